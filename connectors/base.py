@@ -1,0 +1,140 @@
+"""What every connector offers the worker, in CRM-neutral terms.
+
+A connector pulls raw records (CRM property names and values, untouched) page by
+page, writes the fields the worker owns in batches, creates review tasks, and
+counts its API calls. It knows nothing of scoring.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ObjectType = Literal["accounts", "deals", "owners", "notes"]
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One CRM record as the CRM gave it.
+
+    ``derived`` holds facts the connector works out from CRM metadata, in worker
+    terms: for deals ``outcome`` ("won" / "lost" / "open", from stage metadata,
+    never from stage names) and ``account_id``; for notes ``account_id`` and ``deal_id``.
+    """
+
+    object_type: ObjectType
+    id: str
+    modified_at: datetime | None
+    properties: Mapping[str, Any]
+    derived: Mapping[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """Read ``object_type`` records modified in ``[since, until)``; ``since`` None means a full pull."""
+
+    object_type: ObjectType
+    properties: Sequence[str]
+    until: datetime
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of pulled records.
+
+    ``ordered`` is True when every record modified before this page's last
+    timestamp has already been delivered (an ascending, sorted stream), so the
+    watermark may be checkpointed after this page. Unordered pages (full pulls by
+    id) may only promote the watermark at the end of the pull.
+    """
+
+    records: Sequence[RawRecord]
+    ordered: bool
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A CRM field the worker owns (writes) or reads (overrides)."""
+
+    name: str
+    label: str
+    type: Literal["number", "string", "text", "datetime"]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OwnedFieldStatus:
+    """Which owned fields exist and are usable in the CRM."""
+
+    missing: tuple[str, ...]
+    how_to_fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing."""
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """The result of writing owned values: per record, done or failed with a reason."""
+
+    succeeded: tuple[str, ...]
+    failed: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """A review task to create once; ``key`` makes it idempotent across retries and crashes."""
+
+    key: str
+    subject: str
+    body: str
+    due: datetime
+    owner_id: str | None = None
+    account_id: str | None = None
+    priority: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
+
+
+class Connector(ABC):
+    """The interface between the worker and one CRM connection."""
+
+    name: str
+    calls: Counter[str]
+
+    @abstractmethod
+    def pull(self, request: PullRequest) -> Iterator[Page]:
+        """Yield pages of records modified in the requested window (all records on a full pull)."""
+
+    @abstractmethod
+    def check_fields(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
+        """Check that the owned fields exist and are writable."""
+
+    @abstractmethod
+    def setup_fields(self, owned: Sequence[FieldSpec]) -> list[str]:
+        """Create whatever owned fields are missing; return the names created. Idempotent."""
+
+    @abstractmethod
+    def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
+        """Write owned values (account id → field → value), batched; only these fields are sent."""
+
+    @abstractmethod
+    def find_task(self, key: str) -> str | None:
+        """The CRM id of a task created earlier with this key, if any."""
+
+    @abstractmethod
+    def create_task(self, task: TaskRequest) -> str:
+        """Create a review task and return its CRM id."""
+
+    @abstractmethod
+    def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
+        """One account's current property values, as a rep would see them."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,136 @@
+"""The one place HTTP outcomes are classified, retried and paced, for every connector.
+
+Each CRM client reduces its library's failure to a :class:`Failure` (status, CRM
+error code, Retry-After) and calls :func:`classify`, which returns the typed
+error from :mod:`connectors.errors`. :class:`Retrier` retries only what was
+classified retriable, honouring Retry-After, with bounded tries and total wait.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from connectors.errors import (
+    AuthenticationError,
+    ConnectorError,
+    FatalError,
+    QuotaExhaustedError,
+    RetriableError,
+    SkippableError,
+)
+
+T = TypeVar("T")
+
+QUOTA_CODES = frozenset({"DAILY", "REQUEST_LIMIT_EXCEEDED", "API_DAILY_LIMIT"})
+RETRIABLE_STATUSES = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
+SKIPPABLE_STATUSES = frozenset({404, 409, 410})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed call reduced to what classification needs. Never holds credentials."""
+
+    endpoint: str
+    status: int
+    message: str
+    code: str | None = None
+    retry_after: float | None = None
+    record_id: str | None = None
+
+
+def classify(failure: Failure) -> ConnectorError:
+    """The typed error for a failed call.
+
+    - quota codes (HubSpot 429 ``policyName: DAILY``, Salesforce ``REQUEST_LIMIT_EXCEEDED``) → stop cleanly;
+    - connection errors (status 0), 408/425/429 and 5xx → retriable;
+    - 401 → authentication; 404/409/410 on a record → skippable; any other 4xx → fatal.
+    """
+    text = f"{failure.endpoint}: HTTP {failure.status}" + (f" {failure.code}" if failure.code else "")
+    text += f": {failure.message}" if failure.message else ""
+    kwargs = {"endpoint": failure.endpoint, "status": failure.status}
+    if failure.code in QUOTA_CODES:
+        return QuotaExhaustedError(text, **kwargs)
+    if failure.status in RETRIABLE_STATUSES or failure.status >= 500:
+        return RetriableError(text, retry_after=failure.retry_after, **kwargs)
+    if failure.status == 401:
+        return AuthenticationError(text, **kwargs)
+    if failure.status in SKIPPABLE_STATUSES and failure.record_id is not None:
+        return SkippableError(text, record_id=failure.record_id, **kwargs)
+    return FatalError(text, **kwargs)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry a retriable call."""
+
+    max_tries: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_total_wait: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before ``attempt`` (1-based), preferring the server's Retry-After."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        backoff = self.base_delay * (2 ** (attempt - 1))
+        return min(backoff, self.max_delay) * (0.5 + random.random() / 2)
+
+
+class Retrier:
+    """Runs a call, retrying only :class:`RetriableError` under a :class:`RetryPolicy`."""
+
+    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep,
+                 on_retry: Callable[[RetriableError, int, float], None] | None = None) -> None:
+        self.policy = policy
+        self._sleep = sleep
+        self._on_retry = on_retry
+
+    def run(self, call: Callable[[], T]) -> T:
+        """Return the call's result or raise its final typed error."""
+        waited = 0.0
+        for attempt in range(1, self.policy.max_tries + 1):
+            try:
+                return call()
+            except RetriableError as error:
+                delay = self.policy.delay(attempt, error.retry_after)
+                if attempt == self.policy.max_tries or waited + delay > self.policy.max_total_wait:
+                    raise
+                if self._on_retry is not None:
+                    self._on_retry(error, attempt, delay)
+                self._sleep(delay)
+                waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class RateLimiter:
+    """A sliding-window limiter: at most ``calls`` per ``window`` seconds, shared by threads."""
+
+    def __init__(self, calls: int, window: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if calls < 1 or window <= 0:
+            raise ValueError("a rate limit needs at least one call per positive window")
+        self.calls, self.window = calls, window
+        self._clock, self._sleep = clock, sleep
+        self._stamps: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a call may be made; return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._stamps and now - self._stamps[0] >= self.window:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.calls:
+                    self._stamps.append(now)
+                    return waited
+                pause = self.window - (now - self._stamps[0])
+            self._sleep(pause)
+            waited += pause

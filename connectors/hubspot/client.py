@@ -1,0 +1,117 @@
+"""A thin, safe layer over hubspot-api-client: timeouts, pacing, call counts and error translation.
+
+The SDK has no default timeout, a separate ``ApiException`` per sub-package and
+urllib3 retries that skip POST. So the SDK's own retries are off; every call goes
+through :meth:`HubSpotClient.call`, which paces it, times it out, counts it and
+translates any failure into the typed errors of :mod:`connectors.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import urllib3
+from hubspot import HubSpot
+
+from connectors.errors import ConnectorError
+from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify
+
+T = TypeVar("T")
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if headers is None:
+        return None
+    try:
+        value = headers.get(name)
+    except AttributeError:
+        return None
+    return str(value) if value is not None else None
+
+
+def _parse_body(body: Any) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {"message": body[:200]}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def to_failure(endpoint: str, exc: Exception, record_id: str | None = None) -> Failure | None:
+    """Reduce an SDK or urllib3 exception to a :class:`Failure`; None when it is neither."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and hasattr(exc, "body"):
+        body = _parse_body(getattr(exc, "body", None))
+        retry_after = _header(getattr(exc, "headers", None), "Retry-After")
+        return Failure(
+            endpoint=endpoint,
+            status=status,
+            message=str(body.get("message") or getattr(exc, "reason", "") or "")[:300],
+            code=body.get("policyName") or body.get("category"),
+            retry_after=float(retry_after) if retry_after and retry_after.replace(".", "", 1).isdigit() else None,
+            record_id=record_id,
+        )
+    if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+        return Failure(endpoint=endpoint, status=0, message=type(exc).__name__)
+    return None
+
+
+class HubSpotClient:
+    """One portal's SDK client with pacing, timeouts and call counting."""
+
+    def __init__(
+        self,
+        access_token: str,
+        base_url: str,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        per_10s: int = 90,
+        search_per_second: int = 4,
+        retry: RetryPolicy | None = None,
+        on_retry: Callable[[Any, int, float], None] | None = None,
+    ) -> None:
+        self.sdk = HubSpot(access_token=access_token, host=base_url.rstrip("/"), base_url=base_url.rstrip("/"),
+                           retry=urllib3.util.Retry(total=0, connect=2, read=0, redirect=2, status=0))
+        self.timeout = timeout
+        self.calls: Counter[str] = Counter()
+        self._burst = RateLimiter(per_10s, 10.0)
+        self._search = RateLimiter(search_per_second, 1.0)
+        self._retrier = Retrier(retry or RetryPolicy(), on_retry=on_retry)
+        self._apis: dict[str, Any] = {}
+
+    def api(self, path: str) -> Any:
+        """A cached SDK api object, e.g. ``api("crm.companies.basic_api")`` (each lookup builds a pool)."""
+        if path not in self._apis:
+            target: Any = self.sdk
+            for part in path.split("."):
+                target = getattr(target, part)
+            self._apis[path] = target
+        return self._apis[path]
+
+    def call(self, endpoint: str, fn: Callable[..., T], *args: Any, search: bool = False,
+             record_id: str | None = None, **kwargs: Any) -> T:
+        """Call an SDK method with pacing, a timeout, retries and typed errors."""
+        def attempt() -> T:
+            (self._search if search else self._burst).acquire()
+            self.calls[endpoint] += 1
+            try:
+                return fn(*args, _request_timeout=self.timeout, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - translated below; anything else re-raised
+                failure = to_failure(endpoint, exc, record_id)
+                if failure is None:
+                    raise
+                raise classify(failure) from None
+        return self._retrier.run(attempt)
+
+    def close(self) -> None:
+        """Drop cached api objects and their connection pools."""
+        self._apis.clear()
+
+
+__all__ = ["ConnectorError", "HubSpotClient", "to_failure"]

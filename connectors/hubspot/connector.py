@@ -1,0 +1,274 @@
+"""The HubSpot connector: companies, deals, owners and notes in; owned company properties and tasks out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import (
+    Connector,
+    FieldSpec,
+    OwnedFieldStatus,
+    Page,
+    PullRequest,
+    RawRecord,
+    TaskRequest,
+    WriteOutcome,
+)
+from connectors.errors import RetriableError
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.streams import STREAMS, SEARCH_CAP, SearchWindows, list_pages, parse_time
+from connectors.http import RetryPolicy
+
+BATCH_SIZE = 100
+ASSOCIATION_BATCH = 1000
+TASK_TO_COMPANY = 192
+PROPERTY_GROUP = "icp_fit"
+_FIELD_TYPES = {"number": ("number", "number"), "string": ("string", "text"),
+                "text": ("string", "textarea"), "datetime": ("datetime", "date")}
+
+
+@dataclass(frozen=True)
+class HubSpotSettings:
+    """Connection settings; the token comes from the environment or a secrets file, never from code."""
+
+    access_token: str
+    base_url: str = "https://api.hubapi.com"
+    timeout: tuple[float, float] = (5.0, 60.0)
+    per_10s: int = 90
+    search_per_second: int = 4
+    search_cap: int = SEARCH_CAP
+    retry: RetryPolicy = RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"HubSpotSettings(base_url={self.base_url!r}, access_token='***')"
+
+
+class HubSpotConnector(Connector):
+    """One HubSpot portal."""
+
+    name = "hubspot"
+
+    def __init__(self, settings: HubSpotSettings,
+                 on_retry: Callable[[RetriableError, int, float], None] | None = None) -> None:
+        self.settings = settings
+        self.client = HubSpotClient(settings.access_token, settings.base_url, settings.timeout,
+                                    settings.per_10s, settings.search_per_second, settings.retry, on_retry)
+        self._stages: dict[tuple[str, str], str] | None = None
+
+    @property
+    def calls(self) -> Counter[str]:  # type: ignore[override]
+        """API calls made, by endpoint."""
+        return self.client.calls
+
+    # -- pulling ---------------------------------------------------------------------------------
+
+    def pull(self, request: PullRequest) -> Iterator[Page]:
+        """Pages of raw records: a full list pull, or an ordered incremental search pull."""
+        if request.object_type == "owners":
+            yield Page(self._owners(), ordered=False)
+            return
+        stream = STREAMS[request.object_type]
+        properties = list(dict.fromkeys([*request.properties, stream.cursor, "hs_object_id"]))
+        if request.since is None:
+            for results in list_pages(self.client, stream, properties):
+                yield Page([self._record(stream.object_type, r, _listed_associations(r)) for r in results], False)
+            return
+        windows = SearchWindows(self.client, stream, properties, self.settings.search_cap)
+        for results in windows.pages(request.since, request.until):
+            links = self._associations(stream.hubspot_object, stream.associations, [str(r.id) for r in results])
+            yield Page([self._record(stream.object_type, r, links.get(str(r.id), {})) for r in results], True)
+
+    def _owners(self) -> list[RawRecord]:
+        endpoint = "GET /crm/v3/owners/"
+        api = self.client.api("crm.owners.owners_api")
+        records: list[RawRecord] = []
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            kwargs: dict[str, Any] = {"limit": 100, "archived": False}
+            if after:
+                kwargs["after"] = after
+            page = self.client.call(endpoint, api.get_page, **kwargs)
+            for owner in page.results or []:
+                properties = {"email": owner.email, "firstName": owner.first_name, "lastName": owner.last_name,
+                              "archived": owner.archived, "type": getattr(owner, "type", None)}
+                records.append(RawRecord("owners", str(owner.id), owner.updated_at, properties))
+            after = getattr(getattr(page.paging, "next", None), "after", None) if page.paging else None
+            if not after or after in seen:
+                return records
+            seen.add(after)
+
+    def _record(self, object_type: str, obj: Any, links: Mapping[str, list[str]]) -> RawRecord:
+        properties = dict(obj.properties or {})
+        modified = parse_time(properties.get("hs_lastmodifieddate")) or parse_time(obj.updated_at)
+        derived: dict[str, Any] = {}
+        if object_type == "deals":
+            derived["outcome"] = self._outcome(properties)
+            derived["account_id"] = (links.get("companies") or [None])[0]
+            derived["account_ids"] = links.get("companies", [])
+        elif object_type == "notes":
+            derived["account_id"] = (links.get("companies") or [None])[0]
+            derived["deal_id"] = (links.get("deals") or [None])[0]
+        return RawRecord(object_type, str(obj.id), modified, properties, derived,  # type: ignore[arg-type]
+                         deleted=bool(getattr(obj, "archived", False)))
+
+    def _outcome(self, properties: Mapping[str, Any]) -> str:
+        """won / lost / open from the pipeline stage's metadata, never from the stage's name."""
+        stages = self._stage_outcomes()
+        outcome = stages.get((str(properties.get("pipeline")), str(properties.get("dealstage"))))
+        if outcome is not None:
+            return outcome
+        if str(properties.get("hs_is_closed_won", "")).lower() == "true":
+            return "won"
+        return "lost" if str(properties.get("hs_is_closed", "")).lower() == "true" else "open"
+
+    def _stage_outcomes(self) -> dict[tuple[str, str], str]:
+        if self._stages is None:
+            api = self.client.api("crm.pipelines.pipelines_api")
+            response = self.client.call("GET /crm/v3/pipelines/deals", api.get_all, "deals")
+            self._stages = {}
+            for pipeline in response.results or []:
+                for stage in pipeline.stages or []:
+                    metadata = stage.metadata or {}
+                    closed = str(metadata.get("isClosed", "false")).lower() == "true"
+                    probability = float(metadata.get("probability") or 0)
+                    outcome = ("won" if probability >= 1.0 else "lost") if closed else "open"
+                    self._stages[(str(pipeline.id), str(stage.id))] = outcome
+        return self._stages
+
+    def _associations(self, from_object: str, targets: Sequence[str],
+                      ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+        links: dict[str, dict[str, list[str]]] = {}
+        api = self.client.api("crm.associations.v4.batch_api")
+        for target in targets:
+            endpoint = f"POST /crm/v4/associations/{from_object}/{target}/batch/read"
+            for start in range(0, len(ids), ASSOCIATION_BATCH):
+                body = {"inputs": [{"id": i} for i in ids[start:start + ASSOCIATION_BATCH]]}
+                response = self.client.call(endpoint, api.get_page, from_object, target, body)
+                for result in response.results or []:
+                    source = str(result._from.id)
+                    found = [str(t.to_object_id) for t in result.to or []]
+                    links.setdefault(source, {})[target] = list(dict.fromkeys(found))
+        return links
+
+    # -- owned fields ----------------------------------------------------------------------------
+
+    def check_fields(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
+        """Which owned company properties are missing or read-only."""
+        api = self.client.api("crm.properties.core_api")
+        response = self.client.call("GET /crm/v3/properties/companies", api.get_all, "companies")
+        usable = {p.name for p in response.results or []
+                  if not getattr(getattr(p, "modification_metadata", None), "read_only_value", False)}
+        missing = tuple(f.name for f in owned if f.name not in usable)
+        how = ("Run `icp setup` with a private-app token that has the crm.schemas.companies.write scope, "
+               f"or create them by hand in Settings > Properties > Companies (group '{PROPERTY_GROUP}').")
+        return OwnedFieldStatus(missing, how if missing else "")
+
+    def setup_fields(self, owned: Sequence[FieldSpec]) -> list[str]:
+        """Create the property group and the missing owned properties. Idempotent."""
+        missing = self.check_fields(owned).missing
+        if not missing:
+            return []
+        self._ensure_group()
+        api = self.client.api("crm.properties.core_api")
+        created = []
+        for spec in (f for f in owned if f.name in missing):
+            kind, field_type = _FIELD_TYPES[spec.type]
+            body = {"name": spec.name, "label": spec.label, "type": kind, "fieldType": field_type,
+                    "groupName": PROPERTY_GROUP, "description": spec.description}
+            self.client.call("POST /crm/v3/properties/companies", api.create, "companies", body)
+            created.append(spec.name)
+        return created
+
+    def _ensure_group(self) -> None:
+        api = self.client.api("crm.properties.groups_api")
+        groups = self.client.call("GET /crm/v3/properties/companies/groups", api.get_all, "companies")
+        if any(g.name == PROPERTY_GROUP for g in groups.results or []):
+            return
+        body = {"name": PROPERTY_GROUP, "label": "ICP Fit", "displayOrder": -1}
+        self.client.call("POST /crm/v3/properties/companies/groups", api.create, "companies", body)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
+        """Batch-update owned properties, 100 per call; a 207 retries only its failed records, once."""
+        ids = list(updates)
+        succeeded: list[str] = []
+        failed: dict[str, str] = {}
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start:start + BATCH_SIZE]
+            errors = self._update_batch(chunk, updates)
+            if errors:
+                errors = self._update_batch(list(errors), updates)
+            failed.update(errors)
+            succeeded.extend(i for i in chunk if i not in errors)
+        return WriteOutcome(tuple(succeeded), failed)
+
+    def _update_batch(self, ids: list[str], updates: Mapping[str, Mapping[str, str | None]]) -> dict[str, str]:
+        api = self.client.api("crm.companies.batch_api")
+        body = {"inputs": [{"id": i, "properties": {k: ("" if v is None else v) for k, v in updates[i].items()}}
+                           for i in ids]}
+        response = self.client.call("POST /crm/v3/objects/companies/batch/update", api.update, body)
+        errors: dict[str, str] = {}
+        for error in getattr(response, "errors", None) or []:
+            context = error.context or {}
+            for failed_id in context.get("ids", []):
+                errors[str(failed_id)] = f"{error.category}: {error.message}"
+        unknown = [i for i in errors if i not in ids]
+        for i in unknown:
+            errors.pop(i)
+        return errors
+
+    # -- tasks and reads -------------------------------------------------------------------------
+
+    def find_task(self, key: str) -> str | None:
+        """A task whose body carries the review key (the key is one alphanumeric search token)."""
+        api = self.client.api("crm.objects.tasks.search_api")
+        body = {"filterGroups": [{"filters": [{"propertyName": "hs_task_body", "operator": "CONTAINS_TOKEN",
+                                               "value": key}]}],
+                "properties": ["hs_task_subject"], "limit": 1, "after": "0", "sorts": []}
+        response = self.client.call("POST /crm/v3/objects/tasks/search", api.do_search, body, search=True)
+        results = response.results or []
+        return str(results[0].id) if results else None
+
+    def create_task(self, task: TaskRequest) -> str:
+        """Create a task for the owner, associated with the company when one is given."""
+        properties = {
+            "hs_task_subject": task.subject[:250],
+            "hs_task_body": f"{task.body}\n\nReview key: {task.key}",
+            "hs_timestamp": task.due.isoformat().replace("+00:00", "Z"),
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_priority": task.priority,
+            "hs_task_type": "TODO",
+        }
+        if task.owner_id:
+            properties["hubspot_owner_id"] = task.owner_id
+        body: dict[str, Any] = {"properties": properties, "associations": []}
+        if task.account_id:
+            body["associations"] = [{"to": {"id": task.account_id}, "types": [
+                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_COMPANY}]}]
+        api = self.client.api("crm.objects.tasks.basic_api")
+        created = self.client.call("POST /crm/v3/objects/tasks", api.create, body)
+        return str(created.id)
+
+    def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
+        """One company's current properties."""
+        api = self.client.api("crm.companies.basic_api")
+        company = self.client.call("GET /crm/v3/objects/companies/{id}", api.get_by_id, account_id,
+                                   properties=list(properties), record_id=account_id)
+        return dict(company.properties or {})
+
+    def close(self) -> None:
+        """Release connection pools."""
+        self.client.close()
+
+
+def _listed_associations(obj: Any) -> dict[str, list[str]]:
+    links: dict[str, list[str]] = {}
+    for name, collection in (getattr(obj, "associations", None) or {}).items():
+        ids = [str(a.id) for a in (getattr(collection, "results", None) or [])]
+        links[name] = list(dict.fromkeys(ids))
+    return links

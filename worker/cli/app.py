@@ -1,0 +1,139 @@
+"""The root ``icp`` application and the run / setup / sandbox commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from worker.cli import governance, operations
+from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, print_json, settings_of
+from worker.cycle import OK, CycleSummary
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  help="ICP Worker: keeps your Ideal Customer Profile honest against HubSpot or Salesforce.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in sandbox CRM.")
+app.add_typer(sandbox_app, name="sandbox")
+governance.register(app)
+operations.register(app)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: $ICP_CONFIG).")] = None,
+    connection: Annotated[str | None, typer.Option("--connection", help="Which configured CRM connection.")] = None,
+    log_format: Annotated[str | None, typer.Option("--log-format", help="auto, json or console.")] = None,
+) -> None:
+    """ICP Worker command line."""
+    ctx.obj = Options(config=config, connection=connection, log_format=log_format)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the store's schema (runs the migrations)."""
+    context = context_of(ctx)
+    console.print(f"store ready at {context.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def setup(ctx: typer.Context) -> None:
+    """Create the CRM fields the worker owns (idempotent)."""
+    context = context_of(ctx)
+    owned = guarded(lambda: context.mapping.owned)
+    assert owned is not None
+    connector = guarded(context.connector)
+    try:
+        created = guarded(lambda: connector.setup_fields(owned.specs()))
+    finally:
+        connector.close()
+    console.print(f"created: {', '.join(created)}" if created else "all owned fields already exist")
+
+
+def print_summary(summary: CycleSummary) -> None:
+    """A readable summary of a cycle."""
+    colour = "green" if summary.status == OK else "red"
+    console.print(f"run {summary.run_id} [{colour}]{summary.status}[/] in {summary.duration_seconds}s"
+                  + (f" - {summary.message}" if summary.message else ""), highlight=False)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("pulled", ", ".join(f"{k} {v}" for k, v in summary.pulled.items()) or "-")
+    if any(summary.quarantined.values()):
+        table.add_row("quarantined", ", ".join(f"{k} {v}" for k, v in summary.quarantined.items() if v))
+    table.add_row("scorecard", summary.version or "none approved")
+    table.add_row("scored by tier", ", ".join(f"{k} {v}" for k, v in summary.scored_by_tier.items()) or "-")
+    table.add_row("records written", f"{summary.written} ({summary.unchanged} unchanged, "
+                                     f"{summary.write_failures} failed)")
+    table.add_row("tasks created", str(summary.tasks_created))
+    table.add_row("API calls", f"{summary.api_calls_total}: " + ", ".join(
+        f"{k} x{v}" for k, v in summary.api_calls.items()))
+    console.print(table)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit (what `run` always does; "
+                                                      "for cron and CronJobs).")] = False,
+) -> None:
+    """Run the nightly cycle once: sync, score with the approved version, write back what changed."""
+    from worker.scheduler import SKIPPED, run_locked_cycle, stop_on_signals
+
+    del once
+    context = context_of(ctx)
+    with stop_on_signals() as stop:
+        summary = guarded(lambda: run_locked_cycle(context, stop=stop))
+    if json_output:
+        print_json(summary.to_json())
+    elif summary.status == SKIPPED:
+        console.print(f"run skipped: {summary.message}", highlight=False)
+    else:
+        print_summary(summary)
+    if summary.status not in (OK, SKIPPED):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    accounts: Annotated[int, typer.Option(help="Accounts in the sandbox portal.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Sandbox data seed.")] = 7,
+    database: Annotated[Path, typer.Option(help="SQLite file the demo leaves behind.")] = Path("icp-demo.db"),
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the run's log events too.")] = False,
+) -> None:
+    """The whole nightly cycle against the built-in sandbox CRM, no credentials needed."""
+    from worker.demo import run_demo
+
+    settings_of(ctx)
+    if run_demo(accounts=accounts, seed=seed, database=database, console=console, verbose=verbose) != OK:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    seed: Annotated[int, typer.Option(help="Data seed.")] = 7,
+    accounts: Annotated[int, typer.Option(help="Accounts to generate.")] = 2000,
+    crm: Annotated[str, typer.Option(help="Which CRM to emulate.")] = "hubspot",
+) -> None:
+    """Serve the sandbox CRM in the foreground until interrupted."""
+    from sandbox.cli import serve
+
+    serve(crm=crm, port=port, seed=seed, accounts=accounts)
+
+
+@app.command()
+def bench(
+    accounts: Annotated[int, typer.Option(help="Accounts to score.")] = 1_000_000,
+) -> None:
+    """Benchmark: vectorised scoring speed and memory on generated accounts (prints figures)."""
+    from worker.bench import scoring_benchmark
+
+    scoring_benchmark(accounts, console)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,90 @@
+"""What every command shares: settings from the global options, error handling, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from connectors.errors import ConnectorError
+from worker.context import Context
+from worker.logs import configure_logging
+from worker.mapping import MappingError
+from worker.scorecard import ScorecardError
+from worker.settings import ConfigError, Settings, load_settings
+from worker.store import StoreError
+from worker.versions import GovernanceError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+@dataclass
+class Options:
+    """Global options given before the command."""
+
+    config: Path | None = None
+    connection: str | None = None
+    log_format: str | None = None
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print an error and exit with ``code`` (2 bad usage or config, 1 run failed)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn the worker's typed errors into clear messages and exit codes."""
+    try:
+        yield
+    except (ConfigError, MappingError, ScorecardError, GovernanceError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    except StoreError as exc:
+        fail(str(exc), EXIT_FAILED)
+    except ConnectorError as exc:
+        fail(str(exc), EXIT_FAILED)
+
+
+def settings_of(ctx: typer.Context, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from the environment, the config file and the global options; logging set up."""
+    options: Options = ctx.obj or Options()
+    with handled():
+        settings = load_settings(options.config, overrides)
+    configure_logging(options.log_format or settings.log_format)  # type: ignore[arg-type]
+    return settings
+
+
+def context_of(ctx: typer.Context) -> Context:
+    """The resolved connection context (store migrated)."""
+    options: Options = ctx.obj or Options()
+    settings = settings_of(ctx)
+    with handled():
+        return Context.open(settings, options.connection)
+
+
+def now() -> datetime:
+    """The current UTC time."""
+    return datetime.now(UTC)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Run ``call`` with the typed errors translated."""
+    with handled():
+        return call()

@@ -1,0 +1,140 @@
+"""The nightly cycle: sync → score with the approved version → write back what changed.
+
+One call, one run row, one measurement event. A run stops cleanly (keeping every
+saved watermark and snapshot) when the CRM's daily quota is used up, and fails
+with a clear message on fatal errors; either way the run is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import Connector
+from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
+from worker.context import Context
+from worker.logs import bind_run, get_logger
+from worker.scoring import score_store
+from worker.store import MeasurementEvent, Run, session_scope
+from worker.sync import Sync
+from worker.writeback import WriteBack
+
+log = get_logger("worker.cycle")
+OK, STOPPED, FAILED = "ok", "stopped", "failed"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC, to the millisecond."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=(now.microsecond // 1000) * 1000)
+
+
+@dataclass
+class CycleSummary:
+    """The one-object summary of a nightly cycle (``icp run --json``)."""
+
+    run_id: str
+    connection: str
+    status: str = OK
+    message: str | None = None
+    started_at: str = ""
+    duration_seconds: float = 0.0
+    version: str | None = None
+    pulled: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    scored: int = 0
+    scored_by_tier: dict[str, int] = field(default_factory=dict)
+    tier_changes: int = 0
+    written: int = 0
+    unchanged: int = 0
+    write_failures: int = 0
+    write_capped: int = 0
+    overrides: int = 0
+    tasks_created: int = 0
+    api_calls: dict[str, int] = field(default_factory=dict)
+    api_calls_total: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def run_cycle(ctx: Context, connector: Connector | None = None,
+              clock: Callable[[], datetime] = utcnow) -> CycleSummary:
+    """Run one nightly cycle for ``ctx``'s connection and record it."""
+    run_id = uuid.uuid4().hex[:16]
+    started, t0 = clock(), time.perf_counter()
+    summary = CycleSummary(run_id=run_id, connection=ctx.name, started_at=started.isoformat())
+    with session_scope(ctx.engine) as session:
+        session.add(Run(id=run_id, connection=ctx.name, kind="cycle", status="running", started_at=started))
+    own_connector = connector is None
+    with bind_run(run_id=run_id, connection=ctx.name):
+        log.info("cycle.start")
+        try:
+            connector = connector or ctx.connector()
+            _cycle(ctx, connector, run_id, started, summary)
+        except QuotaExhaustedError as exc:
+            summary.status, summary.message = STOPPED, f"stopped cleanly, state kept: {exc}"
+        except (FatalError, ConnectorError) as exc:
+            summary.status, summary.message = FAILED, str(exc)
+        finally:
+            if connector is not None:
+                summary.api_calls = dict(sorted(connector.calls.items()))
+                summary.api_calls_total = sum(connector.calls.values())
+                if own_connector:
+                    connector.close()
+            summary.duration_seconds = round(time.perf_counter() - t0, 3)
+            _record(ctx, summary, clock())
+            log.info("cycle.end", status=summary.status, message=summary.message,
+                     duration_seconds=summary.duration_seconds, written=summary.written)
+    return summary
+
+
+def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, summary: CycleSummary) -> None:
+    owned = ctx.mapping.owned
+    assert owned is not None
+    status = connector.check_fields(owned.specs())
+    if not status.ok:
+        raise FatalError(f"owned CRM fields missing: {', '.join(status.missing)}. {status.how_to_fix}")
+    with bind_run(phase="sync"):
+        report = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id).run(started)
+    summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
+    version = ctx.versions.in_force()
+    if version is None:
+        summary.message = "no approved scorecard version: nothing scored or written (approve one with `icp approve`)"
+        log.warning("cycle.no_approved_version")
+        return
+    summary.version = version.label
+    with bind_run(phase="score", version=version.label):
+        scoring = score_store(ctx.engine, ctx.name, version, started)
+        log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
+    summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
+    summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])
+    with bind_run(phase="write"):
+        writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run)
+        written = writer.run(version.scorecard, version.label, started)
+    summary.written, summary.unchanged = written.written, written.unchanged
+    summary.write_failures, summary.write_capped = len(written.failed), written.capped
+    summary.overrides = written.overrides
+    if written.failed:
+        summary.message = f"{len(written.failed)} record(s) failed to write and will be retried next run"
+
+
+def _record(ctx: Context, summary: CycleSummary, finished: datetime) -> None:
+    with session_scope(ctx.engine) as session:
+        run = session.get(Run, summary.run_id)
+        if run is not None:
+            run.status, run.finished_at = summary.status, finished
+            run.summary, run.error = summary.to_json(), summary.message if summary.status != OK else None
+            session.add(run)
+        session.add(MeasurementEvent(connection=ctx.name, run_id=summary.run_id, at=finished,
+                                     version=int(summary.version[1:]) if summary.version else None,
+                                     figures={"counts": {"pulled": summary.pulled, "scored": summary.scored,
+                                                         "written": summary.written,
+                                                         "quarantined": summary.quarantined,
+                                                         "tasks": summary.tasks_created},
+                                              "by_tier": summary.scored_by_tier}))

@@ -1,0 +1,215 @@
+"""Settings: environment variables plus a TOML config file, validated at start-up.
+
+Environment (documented in the README): ``ICP_CONFIG`` (config file path),
+``ICP_DATABASE_URL`` (default a SQLite file), ``HUBSPOT_ACCESS_TOKEN``,
+``HUBSPOT_BASE_URL``, ``ICP_LOG_FORMAT`` (auto / json / console).
+Credentials are read only from the environment or from a secrets file named in
+the config; they are held as ``SecretStr`` and never logged or stored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+DEFAULT_DATABASE_URL = "sqlite:///icp-worker.db"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what is expected."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSpotOptions(_Section):
+    """HubSpot connection options. The token itself never lives in the config file."""
+
+    base_url: str | None = None
+    token_env: str = "HUBSPOT_ACCESS_TOKEN"
+    token_file: Path | None = None
+    per_10s: int = Field(default=90, ge=1, le=250)
+    search_per_second: int = Field(default=4, ge=1, le=5)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+
+class TierChangeRule(_Section):
+    """When an account's tier change deserves an owner review task."""
+
+    drop_tiers: int = Field(default=2, ge=1)
+    leaving_top_tier: bool = True
+    max_tasks_per_run: int = Field(default=200, ge=0)
+
+
+class ReviewOptions(_Section):
+    """Who reviews proposals and how owner tasks are raised."""
+
+    leadership_owner: str | None = None
+    due_days: int = Field(default=7, ge=0, le=90)
+    cadence_days: int = Field(default=91, ge=1)
+    tier_change: TierChangeRule = TierChangeRule()
+
+
+class WritebackOptions(_Section):
+    """Write-back behaviour."""
+
+    max_records_per_run: int = Field(default=0, ge=0, description="0 means no cap")
+    mirror_native_tier: bool = False
+
+
+class ScheduleOptions(_Section):
+    """When the scheduled worker runs this connection."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+
+
+class ConnectionConfig(_Section):
+    """One CRM connection (a HubSpot portal or a Salesforce org) and everything that is its own."""
+
+    crm: Literal["hubspot", "salesforce"] = "hubspot"
+    mapping: Path | None = None
+    starter_scorecard: Path | None = None
+    approvers: list[str] = []
+    hubspot: HubSpotOptions = HubSpotOptions()
+    review: ReviewOptions = ReviewOptions()
+    writeback: WritebackOptions = WritebackOptions()
+    schedule: ScheduleOptions = ScheduleOptions()
+    refine: dict[str, Any] = {}
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_unique(cls, value: list[str]) -> list[str]:
+        lowered = [v.strip().lower() for v in value]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("an approver is listed twice")
+        return lowered
+
+
+class FileConfig(_Section):
+    """The TOML config file."""
+
+    database_url: str | None = None
+    log_format: Literal["auto", "json", "console"] | None = None
+    connections: dict[str, ConnectionConfig] = {"default": ConnectionConfig()}
+
+    @field_validator("connections")
+    @classmethod
+    def _named(cls, value: dict[str, ConnectionConfig]) -> dict[str, ConnectionConfig]:
+        if not value:
+            raise ValueError("at least one connection is needed")
+        for name in value:
+            if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
+                raise ValueError(f"connection name {name!r}: use letters, digits, - and _ (at most 64)")
+        return value
+
+
+class Environment(BaseSettings):
+    """Settings taken from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    icp_config: Path | None = None
+    icp_database_url: str | None = None
+    icp_log_format: Literal["auto", "json", "console"] | None = None
+    hubspot_base_url: str | None = None
+
+
+class Settings(BaseModel):
+    """Everything the worker needs, resolved from environment and file."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    database_url: str
+    log_format: Literal["auto", "json", "console"]
+    connections: dict[str, ConnectionConfig]
+    config_dir: Path
+    hubspot_base_url: str | None = None
+
+    def connection(self, name: str | None) -> tuple[str, ConnectionConfig]:
+        """The named connection, or the only one when no name is given."""
+        if name is None:
+            if len(self.connections) == 1:
+                return next(iter(self.connections.items()))
+            raise ConfigError(f"several connections are configured ({', '.join(self.connections)}); name one")
+        if name not in self.connections:
+            raise ConfigError(f"connections.{name}: no such connection (configured: {', '.join(self.connections)})")
+        return name, self.connections[name]
+
+    def resolve(self, path: Path | None, default: str) -> Path:
+        """A path from the config (relative to the config file), or the repo's default file."""
+        if path is None:
+            return REPO_CONFIG / default
+        return path if path.is_absolute() else (self.config_dir / path)
+
+    def mapping_path(self, connection: ConnectionConfig) -> Path:
+        """The field mapping file of a connection."""
+        return self.resolve(connection.mapping, f"{connection.crm}-mapping.yaml")
+
+    def starter_path(self, connection: ConnectionConfig) -> Path:
+        """The starter (hypothesis) scorecard of a connection."""
+        return self.resolve(connection.starter_scorecard, "starter-scorecard.yaml")
+
+    def hubspot_base(self, connection: ConnectionConfig) -> str:
+        """HubSpot's base URL: the environment wins, then the config, then the public API."""
+        return self.hubspot_base_url or connection.hubspot.base_url or "https://api.hubapi.com"
+
+
+def _problems(exc: ValidationError, source: str) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"])
+        lines.append(f"{source}: {key}: {error['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(config_path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read the environment and the config file; raise :class:`ConfigError` naming any bad key."""
+    try:
+        env = Environment()
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, "environment")) from None
+    path = config_path or env.icp_config
+    document: dict[str, Any] = {}
+    if path is not None:
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"ICP_CONFIG: cannot read {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    document.update(overrides or {})
+    try:
+        file = FileConfig.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, str(path or "config"))) from None
+    return Settings(
+        database_url=env.icp_database_url or file.database_url or DEFAULT_DATABASE_URL,
+        log_format=env.icp_log_format or file.log_format or "auto",
+        connections=file.connections,
+        config_dir=Path(path).resolve().parent if path else Path.cwd(),
+        hubspot_base_url=env.hubspot_base_url,
+    )
+
+
+def read_secret(env_name: str, file: Path | None, environ: dict[str, str] | None = None) -> SecretStr:
+    """A credential from a secrets file (first line) or an environment variable; never from code."""
+    import os
+
+    source = environ if environ is not None else os.environ
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError):
+            raise ConfigError(f"token_file: cannot read a token from {file}") from None
+        if value:
+            return SecretStr(value)
+    value = source.get(env_name, "").strip()
+    if not value:
+        raise ConfigError(f"{env_name}: no credential set; export it or name a token_file in the config")
+    return SecretStr(value)

@@ -1,0 +1,44 @@
+"""The worker's store: SQLModel tables, Alembic migrations, sessions and upserts.
+
+SQLite is the embedded default; any SQLAlchemy PostgreSQL URL works in production.
+"""
+
+from worker.store.db import StoreError, make_engine, migrate, session_scope, upsert
+from worker.store.models import (
+    Account,
+    AccountScore,
+    Deal,
+    EvidenceNoteRow,
+    MeasurementEvent,
+    Owner,
+    QuarantineRow,
+    ReviewTask,
+    Run,
+    RunLock,
+    ScorecardVersionRow,
+    SyncWatermark,
+    VersionEvent,
+    WrittenSnapshot,
+)
+
+__all__ = [
+    "Account",
+    "AccountScore",
+    "Deal",
+    "EvidenceNoteRow",
+    "MeasurementEvent",
+    "Owner",
+    "QuarantineRow",
+    "ReviewTask",
+    "Run",
+    "RunLock",
+    "ScorecardVersionRow",
+    "StoreError",
+    "SyncWatermark",
+    "VersionEvent",
+    "WrittenSnapshot",
+    "make_engine",
+    "migrate",
+    "session_scope",
+    "upsert",
+]

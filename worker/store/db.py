@@ -1,0 +1,99 @@
+"""Engines, sessions, migrations and dialect-aware upserts for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, SQLModel, create_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 0x1C9_0001
+"""PostgreSQL advisory lock held while migrating, so replicas starting together migrate once."""
+
+
+class StoreError(RuntimeError):
+    """The store is unreachable or its schema cannot be brought up to date."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL and a busy timeout so readers never block the worker."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Apply every pending migration; safe when several replicas start at once."""
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+            command.upgrade(_alembic_config(connection), "head")
+    except Exception as exc:  # noqa: BLE001 - any driver error means the same to the operator
+        raise StoreError(f"cannot migrate the store at {engine.url.render_as_string(hide_password=True)}: {exc}") from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the store is at, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits at the end of the block, or rolls back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]],
+           update: Sequence[str] | None = None, chunk: int = 500) -> None:
+    """Insert rows, or update the given columns (default: all but the key) where the key exists."""
+    if not rows:
+        return
+    table = SQLModel.metadata.tables[model.__tablename__]  # type: ignore[index]
+    keys = [c.name for c in table.primary_key.columns]
+    columns = list(update) if update is not None else [c for c in rows[0] if c not in keys]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), chunk):
+        statement = insert(table).values(list(rows[start:start + chunk]))
+        if columns:
+            statement = statement.on_conflict_do_update(
+                index_elements=keys, set_={c: statement.excluded[c] for c in columns})
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        session.execute(statement)
