@@ -1,0 +1,105 @@
+"""CRM harnesses: the same handles on each sandbox personality, so one contract suite runs against every connector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from connectors.base import Connector
+from connectors.http import RetryPolicy
+from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from sandbox import start_hubspot_sandbox
+from worker.context import Context
+from worker.cycle import utcnow
+from worker.scorecard import load_scorecard
+from worker.settings import REPO_CONFIG, ConnectionConfig, load_settings
+
+APPROVER = "leader@example.com"
+WORLD_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+class CrmHarness(Protocol):
+    """What the contract suite needs from a sandbox CRM, in CRM-neutral terms."""
+
+    crm: str
+    connector: Connector
+
+    def account_ids(self) -> list[str]: ...
+    def deal_ids(self) -> list[str]: ...
+    def set_clock(self, at: datetime) -> None: ...
+    def edit_accounts(self, ids: list[str], at: datetime) -> None: ...
+    def stamp_accounts(self, ids: list[str], at: datetime) -> None: ...
+    def write_calls(self) -> int: ...
+    def account_values(self, account_id: str) -> dict[str, Any]: ...
+
+
+@dataclass
+class HubSpotHarness:
+    """The HubSpot sandbox behind the contract suite."""
+
+    server: Any
+    connector: HubSpotConnector
+    crm: str = "hubspot"
+
+    def account_ids(self) -> list[str]:
+        return list(self.server.companies.ids())
+
+    def deal_ids(self) -> list[str]:
+        return list(self.server.deals.ids())
+
+    def set_clock(self, at: datetime) -> None:
+        self.server.clock.set(at)
+
+    def edit_accounts(self, ids: list[str], at: datetime) -> None:
+        for i in ids:
+            self.server.update_company(i, {"web_visits_30d": str(900 + int(i) % 50)}, modified_at=at)
+
+    def stamp_accounts(self, ids: list[str], at: datetime) -> None:
+        self.server.touch(ids, at)
+
+    def write_calls(self) -> int:
+        return int(self.server.calls["POST /crm/v3/objects/companies/batch/update"])
+
+    def account_values(self, account_id: str) -> dict[str, Any]:
+        store = self.server.companies
+        row = store.row_of(account_id)
+        names = list(self.server.portal.registries["companies"].properties)
+        return {n: store.read(row, n) for n in names}
+
+
+@contextmanager
+def hubspot_harness(accounts: int = 300, seed: int = 11, search_cap: int = 10_000) -> Iterator[HubSpotHarness]:
+    """A running HubSpot sandbox and a connector pointed at it."""
+    server = start_hubspot_sandbox(seed=seed, accounts=accounts, now=WORLD_NOW, token="t0ken-sandbox",
+                                   search_result_cap=search_cap)
+    server.clock.set(WORLD_NOW + timedelta(hours=1))
+    connector = HubSpotConnector(HubSpotSettings(access_token="t0ken-sandbox", base_url=server.url, per_10s=250,
+                                                 search_per_second=5, search_cap=search_cap,
+                                                 retry=RetryPolicy(base_delay=0.01, max_delay=0.05)))
+    try:
+        yield HubSpotHarness(server, connector)
+    finally:
+        connector.close()
+        server.stop()
+
+
+HARNESSES = {"hubspot": hubspot_harness}
+
+
+def make_context(engine: Engine, crm: str = "hubspot", name: str = "main") -> Context:
+    """A connection context on a test store, with one named approver."""
+    settings = load_settings(overrides={}).model_copy(update={
+        "connections": {name: ConnectionConfig(crm=crm, approvers=[APPROVER])}})  # type: ignore[arg-type]
+    return Context.open(settings, name, engine)
+
+
+def approve_starter(ctx: Context) -> None:
+    """Approve the starter scorecard as the version in force."""
+    card = load_scorecard(REPO_CONFIG / "starter-scorecard.yaml")
+    version = ctx.versions.create(card, by="test", now=utcnow())
+    ctx.versions.approve(version.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")
