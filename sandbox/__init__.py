@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from sandbox.clock import Clock
 from sandbox.faults import Fault, FaultInjector
