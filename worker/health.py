@@ -63,9 +63,9 @@ class HealthReport:
                 "connections": [asdict(c) for c in self.connections]}
 
 
-def expected_window(schedule: ScheduleOptions, now: datetime) -> timedelta:
+def expected_window(schedule: ScheduleOptions, now: datetime, where: str = "schedule") -> timedelta:
     """How old the last finished cycle may be: the longest gap between runs, plus run time and grace."""
-    trigger = crontab_trigger(schedule)
+    trigger = crontab_trigger(schedule, where)
     fires: list[datetime] = [trigger.get_next_fire_time(None, now)]
     while len(fires) < 8:
         fires.append(trigger.get_next_fire_time(fires[-1], fires[-1]))
@@ -130,7 +130,7 @@ def check_health(settings: Settings, now: datetime, connections: list[str] | Non
             with Session(engine) as session:
                 for name in connections or list(settings.connections):
                     schedule = settings.connection(name)[1].schedule
-                    window = max_age or expected_window(schedule, now)
+                    window = max_age or expected_window(schedule, now, f"connections.{name}.schedule")
                     report.connections.append(check_connection(session, name, window, now))
     except SQLAlchemyError as exc:
         report.store = f"not initialised (run `icp init`): {exc}".splitlines()[0]

@@ -145,9 +145,10 @@ class _LeaseLock:
             index_elements=["connection"],
             set_={"holder": statement.excluded.holder, "lease_until": statement.excluded.lease_until},
             where=or_(col(RunLock.lease_until) < now, col(RunLock.holder) == self.holder))
+        current = select(col(RunLock.holder)).where(col(RunLock.connection) == self.connection)
         with self.engine.begin() as db:
             db.execute(statement)
-            holder = db.execute(select(RunLock.holder).where(col(RunLock.connection) == self.connection)).scalar_one()
+            holder = db.execute(current).scalar_one()
         return None if holder == self.holder else holder
 
     def _ours(self) -> tuple[Any, ...]:

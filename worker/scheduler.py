@@ -2,12 +2,13 @@
 
 Each connection gets one APScheduler cron job (``cycle:<name>``) on its own crontab and
 time zone, with missed runs coalesced into one, at most one instance at a time and the
-connection's misfire grace time. The job takes the connection's run lock (see
-:mod:`worker.locks`), so two replicas never run the same connection at once: the one
-that finds it held logs ``cycle.skipped`` and waits for the next night. After a
-successful cycle, still under the lock, refinement runs when the connection's
-``review.cadence_days`` have passed since the last successful refinement; checking
-every night keeps the cadence across restarts and downtime.
+connection's misfire grace time. A night missed while no worker was running (a restart
+at 02:10 for 02:00) runs at start-up if it is still within the grace time and no cycle
+has started since. The job takes the connection's run lock (see :mod:`worker.locks`), so
+two replicas never run the same connection at once: the one that finds it held logs
+``cycle.skipped`` and waits for the next night. After a successful cycle, still under
+the lock, refinement runs when the connection's ``review.cadence_days`` have passed since
+the last successful refinement; checking every night keeps the cadence across restarts.
 
 Crontab day-of-week numbers follow cron (0 and 7 are Sunday), not APScheduler 3's
 own numbering (0 is Monday); names (``mon-fri``) mean the same in both.
@@ -27,6 +28,7 @@ import logging
 import signal
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -35,6 +37,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.util import undefined
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
@@ -74,7 +77,7 @@ class StoppableConnector(Connector):
         self.name = inner.name
 
     @property
-    def calls(self) -> Any:  # type: ignore[override]
+    def calls(self) -> Counter[str]:  # type: ignore[override]
         """The wrapped connector's call counts."""
         return self.inner.calls
 
@@ -192,7 +195,7 @@ def _refine(ctx: Context, hook: Callable[[Context], object], now: datetime, cloc
         try:
             hook(ctx)
             run.status = OK
-        except Exception as exc:  # noqa: BLE001 - recorded on the run and logged; the worker lives on
+        except Exception as exc:
             run.status, run.error = "failed", str(exc)
             log.exception("refine.failed")
         run.finished_at = clock()
@@ -235,14 +238,32 @@ def connection_job(settings: Settings, engine: Engine, name: str, stop: threadin
         try:
             summary = run_locked_cycle(ctx, stop=stop, after=refine_if_due)
             log.info("job.done", status=summary.status, run=summary.run_id)
-        except Exception:  # noqa: BLE001 - a broken night must not stop the other connections or nights
+        except Exception:
             log.exception("job.crashed")
 
 
+def missed_fire_time(trigger: CronTrigger, grace_seconds: int, now: datetime,
+                     last_start: datetime | None) -> datetime | None:
+    """A scheduled time within the last ``grace_seconds`` that no cycle has started since, if any."""
+    fire: datetime | None = trigger.get_next_fire_time(None, now - timedelta(seconds=grace_seconds))
+    if fire is None or fire > now or (last_start is not None and last_start >= fire):
+        return None
+    return fire
+
+
+def _last_cycle_start(engine: Engine, name: str) -> datetime | None:
+    with session_scope(engine) as session:
+        return session.exec(select(Run.started_at).where(Run.connection == name, Run.kind == "cycle")
+                            .order_by(col(Run.started_at).desc()).limit(1)).first()
+
+
 def build_scheduler(settings: Settings, engine: Engine, connections: Sequence[str] | None = None,
-                    stop: threading.Event | None = None,
-                    job: Callable[..., None] = connection_job) -> BackgroundScheduler:
-    """A scheduler (not started) with one cron job per connection.
+                    stop: threading.Event | None = None, job: Callable[..., None] = connection_job,
+                    now: datetime | None = None) -> BackgroundScheduler:
+    """A scheduler (not started) with one cron job per connection, on a migrated store.
+
+    A night missed while no worker was up (a restart at 02:10 for a 02:00 schedule) runs at start
+    when it is still within the connection's misfire grace time and no cycle has started since.
 
     Args:
         settings: The worker's settings.
@@ -250,16 +271,19 @@ def build_scheduler(settings: Settings, engine: Engine, connections: Sequence[st
         connections: Which connections to schedule (default: every configured one).
         stop: The stop flag handed to every job.
         job: The job function, called as ``job(settings, engine, name, stop)``.
+        now: The current time (default: the clock).
     """
-    names = list(connections or settings.connections)
+    names, now = list(connections or settings.connections), now or utcnow()
     stop = stop or threading.Event()
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(len(names))})
     for name in names:
         schedule = settings.connection(name)[1].schedule
-        scheduler.add_job(job, crontab_trigger(schedule, f"connections.{name}.schedule"),
-                          args=(settings, engine, name, stop), id=f"cycle:{name}",
+        trigger = crontab_trigger(schedule, f"connections.{name}.schedule")
+        missed = missed_fire_time(trigger, schedule.misfire_grace_seconds, now, _last_cycle_start(engine, name))
+        scheduler.add_job(job, trigger, args=(settings, engine, name, stop), id=f"cycle:{name}",
                           name=f"nightly cycle of {name}", coalesce=True, max_instances=1,
-                          misfire_grace_time=schedule.misfire_grace_seconds)
+                          misfire_grace_time=schedule.misfire_grace_seconds,
+                          next_run_time=missed or undefined)
     return scheduler
 
 
@@ -304,14 +328,19 @@ def _route_apscheduler_logs() -> None:
 def serve(settings: Settings, connections: Sequence[str] | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT, then stop cleanly."""
     engine = make_engine(settings.database_url)
-    migrate(engine)
-    _route_apscheduler_logs()
-    with stop_on_signals() as stop:
-        scheduler = build_scheduler(settings, engine, connections, stop)
-        scheduler.start()
-        log.info("worker.started", jobs={job.id: str(job.next_run_time) for job in scheduler.get_jobs()})
-        stop.wait()
-        log.info("worker.stopping")
-        scheduler.shutdown(wait=True)
-    engine.dispose()
+    try:
+        migrate(engine)
+        with stop_on_signals() as stop:
+            _run_until_stopped(build_scheduler(settings, engine, connections, stop), stop)
+    finally:
+        engine.dispose()
     log.info("worker.stopped")
+
+
+def _run_until_stopped(scheduler: BackgroundScheduler, stop: threading.Event) -> None:
+    _route_apscheduler_logs()
+    scheduler.start()
+    log.info("worker.started", jobs={job.id: str(job.next_run_time) for job in scheduler.get_jobs()})
+    stop.wait()
+    log.info("worker.stopping")
+    scheduler.shutdown(wait=True)

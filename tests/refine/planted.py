@@ -1,0 +1,54 @@
+"""Planted-truth CRM data for the refinement tests.
+
+The generator itself lives in :mod:`worker.refine.synthetic` (the benchmark needs it too); this
+module names the planted truth and caches the analyses the tests share.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from worker.refine import Analysis, RefinementInput, RefineSettings, refine
+from worker.refine.synthetic import PlantedTruth, SyntheticCRM, generate
+from worker.scorecard import Scorecard, load_scorecard
+
+TRUTH = PlantedTruth()
+STARTER = Path(__file__).resolve().parents[2] / "config" / "starter-scorecard.yaml"
+N_DEALS = 2000
+
+
+def starter_card() -> Scorecard:
+    """The hand-written starter scorecard of the repository."""
+    return load_scorecard(STARTER)
+
+
+@lru_cache(maxsize=16)
+def planted_crm(n_deals: int = N_DEALS, seed: int = 0, shuffle: bool = False) -> SyntheticCRM:
+    """Generated records with the planted truth (cached: tests must not mutate them)."""
+    return generate(n_deals, seed=seed, shuffle_outcomes=shuffle)
+
+
+@lru_cache(maxsize=16)
+def planted_input(n_deals: int = N_DEALS, seed: int = 0, shuffle: bool = False) -> RefinementInput:
+    """The refinement input of :func:`planted_crm`."""
+    crm = planted_crm(n_deals, seed, shuffle)
+    return RefinementInput.from_records(crm.accounts, crm.deals, crm.notes, crm.now)
+
+
+@lru_cache(maxsize=16)
+def planted_analysis(
+    n_deals: int = N_DEALS,
+    seed: int = 0,
+    shuffle: bool = False,
+    target: str = "good_customer",
+    with_starter: bool = True,
+) -> Analysis:
+    """The analysis of :func:`planted_input`, compared with the starter card unless told otherwise."""
+    settings = RefineSettings(target=target, random_seed=seed)
+    return refine(planted_input(n_deals, seed, shuffle), settings, current=starter_card() if with_starter else None)
+
+
+def selected(analysis: Analysis) -> set[str]:
+    """Attributes of the criteria the analysis proposes."""
+    return {c.attribute for c in analysis.selected}

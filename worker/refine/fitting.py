@@ -1,0 +1,121 @@
+"""Logistic regression on WoE-coded criteria and the scaling of its contributions to integer points.
+
+WoE is already on the log-odds scale, so an independent criterion has a coefficient near 1.
+A coefficient that comes out non-positive, or whose 95% Wald interval reaches zero, means the
+criterion adds nothing once the others are in the model (its evidence overlaps theirs); it is
+dropped and the model refitted, one criterion at a time.
+
+Points: each criterion's contribution ``coefficient x WoE`` is shifted so its worst bin gives
+0, and the contributions are scaled so the best possible total is exactly 100. Each
+criterion's maximum is an integer share of 100 (largest remainders), and its bins are rounded
+within it, so integer points keep the 0-100 range exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
+
+from worker.refine.criteria import Candidate
+from worker.refine.settings import RefineSettings
+
+NEAR_UNPENALISED_C = 1e6
+MAX_SCORE = 100
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """The logistic regression kept after dropping redundant criteria."""
+
+    attributes: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    z_values: tuple[float, ...]
+    intercept: float
+    dropped: dict[str, str]
+
+
+def _design(candidates: Sequence[Candidate]) -> npt.NDArray[np.float64]:
+    return np.column_stack([c.woe[c.codes] for c in candidates])
+
+
+def _wald_z(model: LogisticRegression, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    p = model.predict_proba(x)[:, 1]
+    design = np.column_stack([np.ones(len(x)), x])
+    hessian = design.T @ (design * (p * (1 - p))[:, None])
+    covariance = np.linalg.pinv(hessian)
+    se = np.sqrt(np.maximum(np.diag(covariance)[1:], 1e-300))
+    return model.coef_[0] / se
+
+
+def fit_logistic(candidates: Sequence[Candidate], target: npt.NDArray[np.bool_], settings: RefineSettings) -> ModelFit:
+    """Fit the target on the WoE-coded candidates, dropping the weakest until all are positive and stable.
+
+    Args:
+        candidates: Criteria that passed the screen, fitted on the same rows as ``target``.
+        target: The outcome of those rows.
+        settings: ``min_coefficient_z``.
+
+    Returns:
+        The kept criteria with coefficients and Wald z, and the reason each dropped one left.
+    """
+    kept = list(candidates)
+    dropped: dict[str, str] = {}
+    while kept:
+        x = _design(kept)
+        model = LogisticRegression(C=NEAR_UNPENALISED_C, max_iter=1000).fit(x, target)
+        coefficients, z = model.coef_[0], _wald_z(model, x)
+        weakest = int(np.argmin(np.where(coefficients <= 0, -np.inf, z)))
+        if coefficients[weakest] > 0 and z[weakest] >= settings.min_coefficient_z:
+            return ModelFit(
+                tuple(c.name for c in kept),
+                tuple(map(float, coefficients)),
+                tuple(map(float, z)),
+                float(model.intercept_[0]),
+                dropped,
+            )
+        others = ", ".join(c.name for i, c in enumerate(kept) if i != weakest) or "none"
+        dropped[kept[weakest].name] = (
+            f"redundant: coefficient {coefficients[weakest]:.2f} (Wald z {z[weakest]:.2f}, needs a positive "
+            f"coefficient with z >= {settings.min_coefficient_z:g}) once these are in the model: {others}"
+        )
+        kept.pop(weakest)
+    return ModelFit((), (), (), 0.0, dropped)
+
+
+def _largest_remainder(shares: npt.NDArray[np.float64], total: int) -> npt.NDArray[np.int64]:
+    exact = shares / shares.sum() * total
+    whole = np.floor(exact).astype(np.int64)
+    remainder = total - int(whole.sum())
+    order = np.argsort(-(exact - whole), kind="stable")
+    whole[order[:remainder]] += 1
+    return whole
+
+
+def scale_points(candidates: Sequence[Candidate], model: ModelFit) -> tuple[dict[str, list[int]], dict[str, str]]:
+    """Integer points per bin (missing bin last) for every criterion in ``model``.
+
+    Returns:
+        Points per attribute, and the criteria that would get no points at all (to be dropped).
+    """
+    by_name = {c.name: c for c in candidates}
+    shifted: dict[str, npt.NDArray[np.float64]] = {}
+    for name, coefficient in zip(model.attributes, model.coefficients):
+        contribution = coefficient * by_name[name].woe
+        shifted[name] = contribution - contribution.min()
+    ranges = np.array([s.max() for s in shifted.values()])
+    if not len(ranges) or ranges.sum() <= 0:
+        return {}, {name: "contributes no points" for name in shifted}
+    maxima = _largest_remainder(ranges, MAX_SCORE)
+    points: dict[str, list[int]] = {}
+    too_small: dict[str, str] = {}
+    for (name, values), top, spread in zip(shifted.items(), maxima, ranges):
+        if top == 0 or spread <= 0:
+            too_small[name] = "its contribution rounds to less than one point out of 100"
+            continue
+        points[name] = [int(min(top, math.floor(v / spread * top + 0.5))) for v in values]
+    return points, too_small

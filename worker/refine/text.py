@@ -1,0 +1,39 @@
+"""Readable names and numbers for labels, reasons and the brief."""
+
+from __future__ import annotations
+
+import math
+import re
+
+
+def title(attribute: str) -> str:
+    """A human name for an attribute: ``annual_revenue`` becomes ``annual revenue``."""
+    return re.sub(r"[_\s]+", " ", attribute).strip()
+
+
+def slug(text: str, max_length: int = 48) -> str:
+    """An identifier made of lower-case letters, digits and underscores, starting with a letter."""
+    cleaned = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    if not cleaned or not cleaned[0].isalpha():
+        cleaned = f"x_{cleaned}"
+    return cleaned[:max_length].rstrip("_")
+
+
+def number(value: float | None) -> str:
+    """A compact number: 1,500; 12M; 2.5B; 0.35."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    magnitude = abs(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if magnitude >= size:
+            return f"{value / size:,.3g}{suffix}"
+    if magnitude >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    """A share as a percentage, ``n/a`` when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{100 * value:.{digits}f}%"
