@@ -81,6 +81,9 @@ def run_cycle(ctx: Context, connector: Connector | None = None,
             summary.status, summary.message = STOPPED, f"stopped cleanly, state kept: {exc}"
         except (FatalError, ConnectorError) as exc:
             summary.status, summary.message = FAILED, str(exc)
+        except Exception as exc:
+            summary.status, summary.message = FAILED, f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             if connector is not None:
                 summary.api_calls = dict(sorted(connector.calls.items()))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.refine.planted import planted_crm, starter_card
-from worker.records import DealRecord
+from worker.records import AccountRecord, DealRecord
 from worker.refine import RefinementInput, RefineSettings, assess_readiness, refine
 from worker.refine.brief import render_brief
 
@@ -91,3 +93,26 @@ def test_window_is_calendar_months_before_now() -> None:
     assert data.window_start == datetime(2025, 2, 28, 12, tzinfo=UTC)
     assert (data.closed_at >= data.window_start.timestamp()).all()
     assert (data.closed_at <= now.timestamp()).all()
+
+
+def test_without_health_data_the_target_falls_back_to_winning() -> None:
+    """No health data: good customers cannot be told from won deals, and the analysis says so."""
+    crm = planted_crm()
+    bare = [AccountRecord(**{**a.__dict__, "health": {}}) for a in crm.accounts]
+    data = RefinementInput.from_records(bare, crm.deals, crm.notes, crm.now)
+    analysis = refine(data, RefineSettings())
+    assert analysis.target is not None
+    assert analysis.target.requested == "good_customer" and analysis.target.name == "won"
+    assert analysis.target.fallback_reason
+    assert any("fallback" in m.lower() for m in analysis.messages)
+    assert not analysis.exclusions
+    assert "retention status" in " ".join(analysis.readiness.warnings)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError):
+        RefineSettings(exclusion_cap_tier="Z")
+    with pytest.raises(ValueError):
+        RefineSettings(alpha=0)
+    assert RefineSettings().min_bin_size(10_000) == 500
+    assert RefineSettings().min_bin_size(100) == 30

@@ -34,9 +34,11 @@ HEALTH = {
 }
 
 
-@pytest.fixture(scope="module")
-def sandbox_analysis() -> Analysis:
-    world = world_module.generate_world(11, 4000, NOW)
+SEEDS = (200, 201, 202)
+
+
+def _analyse(seed: int) -> Analysis:
+    world = world_module.generate_world(seed, 4000, NOW)
     accounts = [
         AccountRecord(
             id=str(a.id),
@@ -59,18 +61,34 @@ def sandbox_analysis() -> Analysis:
         )
         for d in world.deals.rows()
     ]
-    return refine(RefinementInput.from_records(accounts, deals, [], NOW), RefineSettings())
+    return refine(RefinementInput.from_records(accounts, deals, [], NOW), RefineSettings(random_seed=seed))
 
 
-def test_sandbox_drivers_are_recovered_and_noise_is_not(sandbox_analysis: Analysis) -> None:
+@pytest.fixture(scope="module")
+def sandbox_analyses() -> list[Analysis]:
+    """Three sandbox worlds of 4,000 accounts (about 1,900 closed deals each, several deals per account)."""
+    return [_analyse(seed) for seed in SEEDS]
+
+
+def test_sandbox_drivers_are_recovered_and_noise_is_not(sandbox_analyses: list[Analysis]) -> None:
+    """Every run finds the sandbox's drivers; its noise attributes are (almost) never proposed.
+
+    Benjamini-Hochberg at 0.05 allows an occasional false discovery; over 31 sandbox worlds checked
+    while building this, two had one noise criterion. At most one of the 12 chances here may slip.
+    """
     truth = world_module.PLANTED_TRUTH
-    chosen = {c.attribute for c in sandbox_analysis.selected}
-    assert sandbox_analysis.status == "proposed"
-    assert set(truth["drivers"]) <= chosen
-    assert not chosen & set(truth["noise"])
+    false_discoveries = 0
+    for analysis in sandbox_analyses:
+        chosen = {c.attribute for c in analysis.selected}
+        assert analysis.status == "proposed"
+        assert set(truth["drivers"]) <= chosen
+        false_discoveries += len(chosen & set(truth["noise"]))
+    assert false_discoveries <= 1
 
 
-def test_sandbox_wins_but_churns_segment_is_excluded(sandbox_analysis: Analysis) -> None:
+def test_sandbox_wins_but_churns_segment_is_excluded(sandbox_analyses: list[Analysis]) -> None:
+    """Revenue above the sandbox's large-revenue threshold is named as an exclusion in every run."""
     threshold = world_module.PLANTED_TRUTH["wins_but_churns"]["annual_revenue"]["gt"]
-    revenue = [e for e in sandbox_analysis.exclusions if e.attribute == "annual_revenue" and e.high is None]
-    assert revenue and revenue[0].low is not None and threshold / 2 <= revenue[0].low <= threshold * 2
+    for analysis in sandbox_analyses:
+        revenue = [e for e in analysis.exclusions if e.attribute == "annual_revenue" and e.high is None]
+        assert revenue and revenue[0].low is not None and threshold / 2 <= revenue[0].low <= threshold * 2

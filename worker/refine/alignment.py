@@ -91,7 +91,8 @@ def _criterion(
         return _item("criterion", criterion.id, criterion.attribute, present, 1.0, None), (
             f"minimum sample: fewer than two of its bins hold {settings.min_category_size(len(groups))} deals"
         )
-    p_value = g_test(pos[sizable], n[sizable]).p_value
+    deff = outcomes.design_effect(np.arange(len(groups)))
+    p_value = g_test(pos[sizable] / deff, n[sizable] / deff).p_value
     iv, _ = information_value(pos[sizable], n[sizable] - pos[sizable])
     correlation = _weighted_correlation(points[sizable], pos[sizable] / n[sizable], n[sizable])
     item = _item("criterion", criterion.id, criterion.attribute, present, p_value, iv)

@@ -4,7 +4,9 @@ Numeric attributes are cut at quantiles into pre-bins whose edges are the rounde
 that keep the same split; pre-bins under the minimum size are merged with their smaller
 neighbour. Categorical values under the minimum size are pooled as "other". These
 unsupervised groups are what the attribute's significance test uses, so its p-value is
-valid: the outcome has not shaped the groups.
+valid: the outcome has not shaped the groups. Every test divides its counts by the design
+effect of deals clustered in accounts, so an account with several deals does not count as
+several independent pieces of evidence.
 
 Then, for the scorecard, adjacent groups are merged while their rates do not differ
 significantly (categories are ordered by rate first), an optional monotonic trend is
@@ -126,6 +128,7 @@ def fit_binning(
     settings: RefineSettings,
     monotonic: Monotonic | None = None,
     supervised: bool = True,
+    deff: float = 1.0,
 ) -> BinningFit:
     """Fit the binning of ``column`` on ``rows`` against ``target``.
 
@@ -136,6 +139,7 @@ def fit_binning(
         settings: Minimum sizes, merge level, bin limit.
         monotonic: Optional trend the rates must follow.
         supervised: False keeps the unsupervised groups (size-merged pre-bins, kept categories).
+        deff: Design effect of the rows (deals clustered in accounts); every test divides its counts by it.
 
     Returns:
         The binning, the test of association on the unsupervised groups, and rare values.
@@ -143,13 +147,19 @@ def fit_binning(
     y = target[rows]
     if column.kind == "numeric":
         x = column.values[rows].astype(np.float64)
-        return _fit_numeric(column.name, x, y, settings, monotonic, supervised)
+        return _fit_numeric(column.name, x, y, settings, monotonic, supervised, deff)
     levels, codes = column.factorized
-    return _fit_categorical(column.name, levels, codes[rows], y, settings, supervised)
+    return _fit_categorical(column.name, levels, codes[rows], y, settings, supervised, deff)
 
 
 def _fit_numeric(
-    name: str, x: FloatArray, y: BoolArray, settings: RefineSettings, monotonic: Monotonic | None, supervised: bool
+    name: str,
+    x: FloatArray,
+    y: BoolArray,
+    settings: RefineSettings,
+    monotonic: Monotonic | None,
+    supervised: bool,
+    deff: float,
 ) -> BinningFit:
     min_size = settings.min_bin_size(len(x))
     present = ~np.isnan(x)
@@ -159,9 +169,10 @@ def _fit_numeric(
     pos = np.bincount(index, weights=y[present], minlength=len(edges) + 1).astype(np.float64)
     runs = _merge_small([(i, i + 1) for i in range(len(n))], n, min_size)
     pos_runs, n_runs = _sums(pos, runs), _sums(n, runs)
-    test, tested = _numeric_test(pos_runs, n_runs, y[~present], min_size)
+    test, tested = _numeric_test(pos_runs, n_runs, y[~present], min_size, deff)
     if supervised:
-        final = _supervised_merge(pos_runs, n_runs, settings, _direction(monotonic, pos_runs, n_runs))
+        direction = _direction(monotonic, pos_runs, n_runs)
+        final = _supervised_merge(pos_runs / deff, n_runs / deff, settings, direction)
     else:
         final = [(i, i + 1) for i in range(len(runs))]
     kept = [edges[runs[start][0] - 1] for start, _ in final[1:]]
@@ -171,7 +182,13 @@ def _fit_numeric(
 
 
 def _fit_categorical(
-    name: str, levels: tuple[str, ...], codes: IntArray, y: BoolArray, settings: RefineSettings, supervised: bool
+    name: str,
+    levels: tuple[str, ...],
+    codes: IntArray,
+    y: BoolArray,
+    settings: RefineSettings,
+    supervised: bool,
+    deff: float,
 ) -> BinningFit:
     present = codes >= 0
     n = np.bincount(codes[present], minlength=len(levels)).astype(np.float64)
@@ -185,17 +202,19 @@ def _fit_categorical(
     group_pos = [*pos[kept], other_pos, float(missing_y.sum())]
     group_n = [*n[kept], other_n, float(len(missing_y))]
     sizable = np.array(group_n) >= keep_size
-    test = g_test(np.array(group_pos)[sizable], np.array(group_n)[sizable])
+    test = g_test(np.array(group_pos)[sizable] / deff, np.array(group_n)[sizable] / deff)
     order = kept[np.argsort(pos[kept] / np.maximum(n[kept], 1), kind="stable")]
     if supervised:
-        final = _supervised_merge(pos[order], n[order], settings, 0)
+        final = _supervised_merge(pos[order] / deff, n[order] / deff, settings, 0)
     else:
         final = [(i, i + 1) for i in range(len(order))]
     groups = tuple(tuple(levels[i] for i in order[a:b]) for a, b in final)
     return BinningFit(Binning(name, "categorical", groups=groups), test, int(sizable.sum()), keep_size, rare_values)
 
 
-def _numeric_test(pos: FloatArray, n: FloatArray, missing_y: BoolArray, min_size: int) -> tuple[TestResult, int]:
+def _numeric_test(
+    pos: FloatArray, n: FloatArray, missing_y: BoolArray, min_size: int, deff: float
+) -> tuple[TestResult, int]:
     """Association test on the unsupervised groups holding at least ``min_size`` deals.
 
     The stronger of an omnibus (likelihood-ratio) test, which includes the missing group, and a
@@ -203,11 +222,11 @@ def _numeric_test(pos: FloatArray, n: FloatArray, missing_y: BoolArray, min_size
     (Bonferroni).
     """
     sizable = n >= min_size
-    pos, n = pos[sizable], n[sizable]
+    pos, n = pos[sizable] / deff, n[sizable] / deff
     with_missing_pos, with_missing_n = list(pos), list(n)
     if len(missing_y) >= min_size:
-        with_missing_pos.append(float(missing_y.sum()))
-        with_missing_n.append(float(len(missing_y)))
+        with_missing_pos.append(float(missing_y.sum()) / deff)
+        with_missing_n.append(float(len(missing_y)) / deff)
     omnibus = g_test(np.array(with_missing_pos), np.array(with_missing_n))
     groups = len(with_missing_n)
     if len(n) < 3:

@@ -228,10 +228,15 @@ def bin_statistics(
 
 
 def evaluate(
-    column: Column, source: Literal["account", "deal"], outcomes: Outcomes, rows: IntArray, settings: RefineSettings
+    column: Column,
+    source: Literal["account", "deal"],
+    outcomes: Outcomes,
+    rows: IntArray,
+    settings: RefineSettings,
+    deff: float = 1.0,
 ) -> Candidate:
-    """Fit a candidate's binning on ``rows`` and compute its bin statistics there."""
-    fit = fit_binning(column, outcomes.target, rows, settings, settings.monotonic.get(column.name))
+    """Fit a candidate's binning on ``rows`` and compute its bin statistics there (tests use ``deff``)."""
+    fit = fit_binning(column, outcomes.target, rows, settings, settings.monotonic.get(column.name), deff=deff)
     codes = fit.binning.assign(column)[rows]
     bins = bin_statistics(fit.binning, codes, outcomes, rows, fit.min_size, settings.deal_id_sample)
     rates = [b.target_rate for b in bins if b.estimable and b.target_rate is not None]

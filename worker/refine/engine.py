@@ -15,7 +15,7 @@ import numpy as np
 from worker.refine.alignment import Alignment, alignment
 from worker.refine.cohorts import Cohorts, CohortThresholds, TargetDefinition, assign_cohorts, build_target
 from worker.refine.columns import SkippedAttribute, analysable
-from worker.refine.criteria import CriterionResult
+from worker.refine.criteria import Candidate, CriterionResult
 from worker.refine.dataset import Column, RefinementInput
 from worker.refine.exclusions import ExclusionResult
 from worker.refine.impact import Impact, impact_preview
@@ -74,6 +74,8 @@ class Analysis:
         criteria: Every candidate criterion with its statistics and verdict.
         under_review: Criteria and category values held back, each with the reason.
         in_sample_bands: The proposed version's bands on all analysed deals (in-sample).
+        design_effect: How much deals clustered in accounts inflate the variance of the target's rates;
+            the criteria's tests divide their counts by it.
     """
 
     status: Status
@@ -99,6 +101,7 @@ class Analysis:
     impact: Impact | None = None
     alignment: tuple[Alignment, ...] = ()
     messages: tuple[str, ...] = field(default_factory=tuple)
+    design_effect: float | None = None
 
     @property
     def selected(self) -> tuple[CriterionResult, ...]:
@@ -198,10 +201,6 @@ def _analyse(
     proposed = fit.card if status == "proposed" or (hypothesis and fit.card) else None
     reference = proposed or current
     scored = Scorer(reference).score(data.scoring_columns(), n=len(data)) if reference else None
-    ranked = sorted(fit.candidates, key=lambda c: -c.iv)
-    strongest = [c for c in ranked if c.name in {r.attribute for r in fit.criteria if r.status == "selected"}] or [
-        c for c, r in zip(fit.candidates, fit.criteria) if r.q_value <= settings.alpha
-    ]
     return Analysis(
         status=status,
         headline=_headline(status, readiness, validation, fit, proposed),
@@ -218,7 +217,7 @@ def _analyse(
         proposed=proposed,
         in_sample_bands=_in_sample_bands(proposed, scored, outcomes) if proposed else (),
         validation=validation,
-        segments=find_segments(sorted(strongest, key=lambda c: -c.iv), outcomes, rows, settings),
+        segments=find_segments(_segment_candidates(fit, settings), outcomes, rows, settings),
         triggers=find_triggers(deal_columns, outcomes, rows, settings),
         lost_deal_types=lost_deal_types(data, scored, settings),
         surprises=surprises(data, scored, cohorts, settings) if scored else None,
@@ -226,6 +225,7 @@ def _analyse(
         impact=impact_preview(data.population, proposed, current) if proposed else None,
         alignment=_alignments(proposed, current, data, outcomes, settings, definition.name),
         messages=_messages(definition, validation, fit, hypothesis),
+        design_effect=fit.design_effect,
     )
 
 
@@ -236,6 +236,13 @@ def _replication(validation: Validation) -> dict[str, float]:
         for name in chosen:
             shares[name] = shares.get(name, 0.0) + 1 / len(fits)
     return shares
+
+
+def _segment_candidates(fit: CardFit, settings: RefineSettings) -> list[Candidate]:
+    """The selected criteria, else the significant ones, strongest first."""
+    selected = [c for c, r in zip(fit.candidates, fit.criteria) if r.status == "selected"]
+    significant = [c for c, r in zip(fit.candidates, fit.criteria) if r.q_value <= settings.alpha]
+    return sorted(selected or significant, key=lambda c: -c.iv)
 
 
 def _card_name(hypothesis: bool) -> str:

@@ -1,6 +1,6 @@
 """Exclusions (anti-personas): segments whose won accounts turn out significantly unhealthy.
 
-Among won deals with health data, each attribute is cut into its unsupervised groups
+Among won accounts with health data (one row per account), each attribute is cut into its unsupervised groups
 (size-merged quantile pre-bins, or category values of the minimum size), and each group's
 problematic rate is tested against the rest with a one-sided Fisher exact test. The
 p-values of every group of every attribute form one Benjamini-Hochberg family. A group
@@ -111,7 +111,7 @@ def find_exclusions(
     Returns:
         The exclusions, strongest first, at most ``max_exclusions``.
     """
-    health_rows = rows[outcomes.won[rows] & outcomes.health_known[rows]]
+    health_rows = _one_per_account(rows[outcomes.won[rows] & outcomes.health_known[rows]], outcomes)
     if settings.max_exclusions == 0 or len(health_rows) < 2 * settings.min_bin_count:
         return ()
     by_name = {c.name: c for c in columns}
@@ -127,6 +127,14 @@ def find_exclusions(
                 results.append(result)
     results.sort(key=lambda r: (r.q_value, -(r.problematic_rate - r.rest_rate)))
     return tuple(_unique_ids(results[: settings.max_exclusions]))
+
+
+def _one_per_account(rows: IntArray, outcomes: Outcomes) -> IntArray:
+    """One won deal per account: health and attributes belong to the account, not to each deal."""
+    accounts = outcomes.account_ids[rows].tolist()
+    keys = [str(a) if a is not None else f"\x00{r}" for r, a in zip(rows.tolist(), accounts)]
+    _, first = np.unique(np.array(keys), return_index=True)
+    return rows[np.sort(first)]
 
 
 def _join(column: Column, items: list[tuple[_Group, float]]) -> list[tuple[_Group, float]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from worker.refine.cohorts import Cohorts
 from worker.refine.dataset import RefinementInput
+from worker.refine.stats import design_effect
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -29,6 +30,8 @@ class Outcomes:
         cycle_days: Days from creation to close.
         deal_ids: Deal ids.
         closed_at: Close time (POSIX seconds), most recent evidence first in samples.
+        account_ids: Account of each deal: deals of one account share its attributes and health, so
+            they are not independent evidence (see :func:`worker.refine.stats.design_effect`).
     """
 
     target: BoolArray
@@ -41,6 +44,7 @@ class Outcomes:
     cycle_days: FloatArray
     deal_ids: npt.NDArray[np.object_]
     closed_at: FloatArray
+    account_ids: npt.NDArray[np.object_]
 
     def __len__(self) -> int:
         return len(self.target)
@@ -60,19 +64,13 @@ class Outcomes:
             cycle_days=data.cycle_days,
             deal_ids=data.deal_ids,
             closed_at=data.closed_at,
+            account_ids=data.account_ids,
         )
 
     def with_target(self, target: BoolArray) -> Outcomes:
         """The same outcomes with another target (e.g. a shuffled or a won-only one)."""
-        return Outcomes(
-            target,
-            self.won,
-            self.churned,
-            self.retention_known,
-            self.problematic,
-            self.health_known,
-            self.amount,
-            self.cycle_days,
-            self.deal_ids,
-            self.closed_at,
-        )
+        return replace(self, target=target)
+
+    def design_effect(self, rows: npt.NDArray[np.int64]) -> float:
+        """Variance inflation of the target's rates over ``rows`` from deals clustered in accounts."""
+        return design_effect(self.target[rows], self.account_ids[rows])

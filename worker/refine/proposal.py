@@ -34,6 +34,7 @@ class CardFit:
     criteria: tuple[CriterionResult, ...]
     exclusions: tuple[ExclusionResult, ...]
     candidates: tuple[Candidate, ...]
+    design_effect: float
 
 
 def fit_card(
@@ -67,7 +68,8 @@ def fit_card(
     Returns:
         The scorecard (or None) and the verdict on every candidate.
     """
-    candidates = [evaluate(c, "account", outcomes, rows, settings) for c in columns]
+    deff = outcomes.design_effect(rows)
+    candidates = [evaluate(c, "account", outcomes, rows, settings, deff) for c in columns]
     screened = screen(candidates, settings)
     passing = sorted((s for s in screened if s.reason is None), key=lambda s: -s.candidate.iv)
     reasons: dict[str, tuple[str, str]] = {
@@ -86,7 +88,7 @@ def fit_card(
     card = None
     if selected:
         card = build_card(selected, exclusions, settings, name, kind, description, target_name, evidence)
-    return CardFit(card, results, exclusions, tuple(candidates))
+    return CardFit(card, results, exclusions, tuple(candidates), deff)
 
 
 def _replicated(

@@ -153,7 +153,8 @@ def _cells(split: _Split, outcomes: Outcomes, rows: IntArray, min_won: int) -> t
     won = outcomes.won[rows]
     amount = outcomes.amount[rows]
     overall = float(np.nanmedian(amount[won])) if won.any() and np.any(~np.isnan(amount[won])) else None
-    overall_bad = float(outcomes.problematic[rows][won & outcomes.health_known[rows]].mean()) if won.any() else 0.0
+    with_health = won & outcomes.health_known[rows]
+    overall_bad = float(outcomes.problematic[rows][with_health].mean()) if with_health.any() else 0.0
     cells = []
     for code in np.unique(split.codes):
         inside = split.codes == code

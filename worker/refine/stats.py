@@ -148,6 +148,32 @@ def benjamini_hochberg(p_values: npt.ArrayLike) -> FloatArray:
     return q
 
 
+def design_effect(outcome: npt.ArrayLike, clusters: npt.ArrayLike) -> float:
+    """Kish design effect of a binary outcome observed in clusters (deals within accounts).
+
+    ``1 + (m - 1) * rho``, with ``m`` the size-weighted mean cluster size and ``rho`` the ANOVA
+    estimate of the intra-cluster correlation (clipped to 0-1). Tests of account-level attributes
+    divide their counts by it, so several deals of one account do not count as independent evidence.
+    Rows whose cluster is None are clusters of one. Returns 1.0 when every cluster has one row.
+    """
+    y = np.asarray(outcome, dtype=np.float64)
+    keys = np.array([str(c) if c is not None else f"\x00{i}" for i, c in enumerate(np.asarray(clusters, dtype=object))])
+    if len(y) == 0:
+        return 1.0
+    _, index, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+    k, n = len(sizes), len(y)
+    if k == n or k < 2:
+        return 1.0
+    means = np.bincount(index, weights=y) / sizes
+    within = float(((y - means[index]) ** 2).sum()) / (n - k)
+    between = float((sizes * (means - y.mean()) ** 2).sum()) / (k - 1)
+    m0 = (n - float((sizes**2).sum()) / n) / (k - 1)
+    denominator = between + (m0 - 1) * within
+    rho = min(max((between - within) / denominator, 0.0), 1.0) if denominator > 0 else 0.0
+    weighted_size = float((sizes**2).sum()) / n
+    return 1.0 + (weighted_size - 1.0) * rho
+
+
 @dataclass(frozen=True)
 class AucResult:
     """AUC with its DeLong standard error and 95% interval."""

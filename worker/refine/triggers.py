@@ -58,7 +58,8 @@ def find_triggers(
         Every field with its verdict, linked ones first.
     """
     won_outcomes = outcomes.with_target(outcomes.won)
-    candidates = [evaluate(c, "deal", won_outcomes, rows, settings) for c in columns]
+    deff = won_outcomes.design_effect(rows)
+    candidates = [evaluate(c, "deal", won_outcomes, rows, settings, deff) for c in columns]
     screened = screen(candidates, settings)
     won_rows = outcomes.won[rows]
     cycle = outcomes.cycle_days[rows]
