@@ -203,7 +203,7 @@ def _analyse(
     scored = Scorer(reference).score(data.scoring_columns(), n=len(data)) if reference else None
     return Analysis(
         status=status,
-        headline=_headline(status, readiness, validation, fit, proposed),
+        headline=_headline(status, readiness, validation, proposed),
         n_deals=len(data),
         target=definition,
         settings=settings,
@@ -224,7 +224,7 @@ def _analyse(
         quotes=quotes(data, cohorts, settings),
         impact=impact_preview(data.population, proposed, current) if proposed else None,
         alignment=_alignments(proposed, current, data, outcomes, settings, definition.name),
-        messages=_messages(definition, validation, fit, hypothesis),
+        messages=_messages(definition, validation, hypothesis),
         design_effect=fit.design_effect,
     )
 
@@ -277,9 +277,7 @@ def _card_evidence(
     }
 
 
-def _headline(
-    status: Status, readiness: Readiness, validation: Validation, fit: CardFit, proposed: Scorecard | None
-) -> str:
+def _headline(status: Status, readiness: Readiness, validation: Validation, proposed: Scorecard | None) -> str:
     if status == "hypothesis":
         reasons = "; ".join(readiness.stop_reasons)
         what = (
@@ -300,7 +298,7 @@ def _headline(
     return f"Proposed: {criteria} criteria and {exclusions} exclusions; {validation.verdict}."
 
 
-def _messages(definition: TargetDefinition, validation: Validation, fit: CardFit, hypothesis: bool) -> tuple[str, ...]:
+def _messages(definition: TargetDefinition, validation: Validation, hypothesis: bool) -> tuple[str, ...]:
     messages = [f"Target: {definition.description}."]
     if definition.fallback_reason:
         messages.append(f"Target fallback: {definition.fallback_reason}.")
