@@ -21,6 +21,8 @@ from worker.logs import bind_run, get_logger
 from worker.scoring import score_store
 from worker.store import MeasurementEvent, Run, session_scope
 from worker.sync import Sync
+from worker.tasks import ReviewTasks, ensure_leadership_tasks
+from worker.versions import VersionInfo
 from worker.writeback import WriteBack
 
 log = get_logger("worker.cycle")
@@ -55,6 +57,8 @@ class CycleSummary:
     write_capped: int = 0
     overrides: int = 0
     tasks_created: int = 0
+    tasks_capped: int = 0
+    tasks_unassigned: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     api_calls_total: int = 0
 
@@ -106,17 +110,35 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
     with bind_run(phase="sync"):
         report = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id).run(started)
     summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
-    version = ctx.versions.in_force()
+    tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id)
+    version: VersionInfo | None = None
+    try:
+        with bind_run(phase="tasks"):
+            ensure_leadership_tasks(tasks, ctx.versions.list(), started)
+        version = ctx.versions.in_force()
+        if version is not None:
+            _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
+    finally:
+        summary.tasks_created, summary.tasks_capped = tasks.report.created, tasks.report.capped
+        summary.tasks_unassigned = tasks.report.unassigned
     if version is None:
         summary.message = "no approved scorecard version: nothing scored or written (approve one with `icp approve`)"
         log.warning("cycle.no_approved_version")
-        return
+
+
+def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: datetime, version: VersionInfo,
+                     tasks: ReviewTasks, summary: CycleSummary) -> None:
+    owned = ctx.mapping.owned
+    assert owned is not None
     summary.version = version.label
     with bind_run(phase="score", version=version.label):
         scoring = score_store(ctx.engine, ctx.name, version, started)
         log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
     summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
     summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])
+    with bind_run(phase="tasks"):
+        same_version = [c for c in scoring.tier_changes if c.old_version == version.version]
+        tasks.tier_changes(same_version, version.scorecard.tiers, version, started)
     with bind_run(phase="write"):
         writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run)
         written = writer.run(version.scorecard, version.label, started)

@@ -87,8 +87,8 @@ def run_demo(accounts: int, seed: int, database: Path, console: Console, verbose
                                                      search_per_second=5))
         owned = ctx.mapping.owned
         assert owned is not None
-        created = connector.setup_fields(owned.specs())
-        console.print(f"sandbox at {server.url}; setup created {len(created)} owned properties: {', '.join(created)}")
+        created = connector.setup_fields(ctx.mapping.setup_specs())
+        console.print(f"sandbox at {server.url}; setup created {len(created)} properties: {', '.join(created)}")
         starter = load_scorecard(settings.starter_path(ctx.config))
         proposed = ctx.versions.create(starter, by="icp demo", now=utcnow(), note="starter hypothesis scorecard")
         approved = ctx.versions.approve(proposed.version, by=DEMO_APPROVER, now=utcnow(), note=DEMO_NOTE,

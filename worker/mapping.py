@@ -125,6 +125,21 @@ class FieldMapping(_Section):
                     value = {**value, section: {k: _ref(v, "text") for k, v in value[section].items()}}
         return value
 
+    def setup_specs(self) -> list[FieldSpec]:
+        """The fields ``icp setup`` creates: the owned ones, plus the override fields people fill in.
+
+        The worker writes only the owned fields; it reads the override fields and never writes them.
+        """
+        specs = self.owned.specs() if self.owned is not None else []
+        override = self.accounts.override
+        if "score" in override:
+            specs.append(FieldSpec(override["score"], "ICP fit override", "number",
+                                   "Set by a person: a fit score 0-100 that wins over the computed one."))
+        if "reason" in override:
+            specs.append(FieldSpec(override["reason"], "ICP fit override reason", "text",
+                                   "Why the override was set; shown to reps with the score."))
+        return specs
+
     def account_properties(self) -> list[str]:
         """Every CRM property to read for accounts, owned ones included."""
         a = self.accounts

@@ -32,6 +32,7 @@ class TierChange:
     old_score: int | None
     new_score: int
     reasons: tuple[str, ...]
+    old_version: int | None = None
 
 
 @dataclass
@@ -86,7 +87,8 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
         report.changed += 1
         if old is None or old.tier != tier:
             report.tier_changes.append(TierChange(account_id, frame.owners[i], old.tier if old else None, tier,
-                                                  old.score if old else None, score, tuple(why)))
+                                                  old.score if old else None, score, tuple(why),
+                                                  old.version if old else None))
         rows.append({"connection": connection, "account_id": account_id, "version": version.version,
                      "score": score, "tier": tier, "reasons": why, "scored_at": now})
     with session_scope(engine) as session:

@@ -24,5 +24,5 @@ def ctx(engine: Engine, crm: CrmHarness) -> Context:
     context = make_context(engine, crm.crm)
     owned = context.mapping.owned
     assert owned is not None
-    crm.connector.setup_fields(owned.specs())
+    crm.connector.setup_fields(context.mapping.setup_specs())
     return context

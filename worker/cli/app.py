@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from worker.cli import governance, operations
+from worker.cli import governance, operations, refinement
 from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, print_json, settings_of
 from worker.cycle import OK, CycleSummary
 
@@ -18,6 +18,7 @@ sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in sandbox CRM."
 app.add_typer(sandbox_app, name="sandbox")
 governance.register(app)
 operations.register(app)
+refinement.register(app)
 
 
 @app.callback()
@@ -46,7 +47,7 @@ def setup(ctx: typer.Context) -> None:
     assert owned is not None
     connector = guarded(context.connector)
     try:
-        created = guarded(lambda: connector.setup_fields(owned.specs()))
+        created = guarded(lambda: connector.setup_fields(context.mapping.setup_specs()))
     finally:
         connector.close()
     console.print(f"created: {', '.join(created)}" if created else "all owned fields already exist")

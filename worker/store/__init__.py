@@ -7,6 +7,7 @@ from worker.store.db import StoreError, make_engine, migrate, session_scope, ups
 from worker.store.models import (
     Account,
     AccountScore,
+    Brief,
     Deal,
     EvidenceNoteRow,
     MeasurementEvent,
@@ -24,6 +25,7 @@ from worker.store.models import (
 __all__ = [
     "Account",
     "AccountScore",
+    "Brief",
     "Deal",
     "EvidenceNoteRow",
     "MeasurementEvent",

@@ -54,6 +54,8 @@ def migrate(engine: Engine) -> None:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+            elif connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")  # one migrating process at a time
             command.upgrade(_alembic_config(connection), "head")
     except Exception as exc:  # noqa: BLE001 - any driver error means the same to the operator
         raise StoreError(f"cannot migrate the store at {engine.url.render_as_string(hide_password=True)}: {exc}") from exc

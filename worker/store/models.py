@@ -231,3 +231,15 @@ class RunLock(SQLModel, table=True):
     connection: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=128)
     lease_until: datetime | None = _when(nullable=False)
+
+
+class Brief(SQLModel, table=True):
+    """A rendered ICP refinement brief, kept so it can be read again exactly as the approver saw it."""
+
+    __tablename__ = "brief"
+    connection: str = Field(primary_key=True, max_length=64)
+    label: str = Field(primary_key=True, max_length=64)
+    format: str = Field(primary_key=True, max_length=8)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = _when()
+    run_id: str | None = Field(default=None, max_length=64)
