@@ -8,16 +8,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from worker.cli import governance, operations, refinement
+from worker.cli import governance, monitoring, operations, refinement
 from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, print_json, settings_of
 from worker.cycle import OK, CycleSummary
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="ICP Worker: keeps your Ideal Customer Profile honest against HubSpot or Salesforce.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="The built-in sandbox CRM.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures (speed and memory).")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(bench_app, name="bench")
 governance.register(app)
 operations.register(app)
+monitoring.register(app)
 refinement.register(app)
 
 
@@ -125,14 +128,24 @@ def sandbox_serve(
     serve(crm=crm, port=port, seed=seed, accounts=accounts)
 
 
-@app.command()
-def bench(
+@bench_app.command("scoring")
+def bench_scoring(
     accounts: Annotated[int, typer.Option(help="Accounts to score.")] = 1_000_000,
 ) -> None:
-    """Benchmark: vectorised scoring speed and memory on generated accounts (prints figures)."""
+    """Vectorised scoring speed and memory on generated accounts (prints figures)."""
     from worker.bench import scoring_benchmark
 
     scoring_benchmark(accounts, console)
+
+
+@bench_app.command("refine")
+def bench_refine(
+    deals: Annotated[int, typer.Option(help="Closed deals to analyse.")] = 100_000,
+) -> None:
+    """Refinement speed on generated closed deals: input building, analysis, brief (prints figures)."""
+    from worker.refine.bench import main as refine_benchmark
+
+    raise typer.Exit(refine_benchmark([str(deals)]))
 
 
 def main() -> None:
