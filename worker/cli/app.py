@@ -81,14 +81,16 @@ def run(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit (what `run` always does; "
                                                       "for cron and CronJobs).")] = False,
+    refine: Annotated[bool, typer.Option("--refine/--no-refine", help="After a good cycle, refine when the "
+                                         "review cadence is due (as the scheduled worker does).")] = True,
 ) -> None:
     """Run the nightly cycle once: sync, score with the approved version, write back what changed."""
-    from worker.scheduler import SKIPPED, run_locked_cycle, stop_on_signals
+    from worker.scheduler import SKIPPED, refine_if_due, run_locked_cycle, stop_on_signals
 
     del once
     context = context_of(ctx)
     with stop_on_signals() as stop:
-        summary = guarded(lambda: run_locked_cycle(context, stop=stop))
+        summary = guarded(lambda: run_locked_cycle(context, stop=stop, after=refine_if_due if refine else None))
     if json_output:
         print_json(summary.to_json())
     elif summary.status == SKIPPED:
