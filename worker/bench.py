@@ -9,7 +9,7 @@ import numpy as np
 from rich.console import Console
 
 from worker.scorecard import Scorer, load_scorecard
-from worker.settings import REPO_CONFIG
+from worker.settings import DEFAULT_CONFIG
 
 
 def _peak_rss_mb() -> float:
@@ -36,7 +36,7 @@ def synthetic_accounts(n: int, seed: int = 1) -> dict[str, np.ndarray]:
 
 def scoring_benchmark(n: int, console: Console) -> dict[str, float]:
     """Score ``n`` generated accounts with the starter scorecard; print and return the figures."""
-    card = load_scorecard(REPO_CONFIG / "starter-scorecard.yaml")
+    card = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")
     columns = synthetic_accounts(n)
     rss_before = _peak_rss_mb()
     t0 = time.perf_counter()

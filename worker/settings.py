@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "_config"
+"""The shipped defaults: example config, default mappings, starter scorecard (the repository's config/)."""
 DEFAULT_DATABASE_URL = "sqlite:///icp-worker.db"
 
 
@@ -144,7 +145,7 @@ class Settings(BaseModel):
     def resolve(self, path: Path | None, default: str) -> Path:
         """A path from the config (relative to the config file), or the repo's default file."""
         if path is None:
-            return REPO_CONFIG / default
+            return DEFAULT_CONFIG / default
         return path if path.is_absolute() else (self.config_dir / path)
 
     def mapping_path(self, connection: ConnectionConfig) -> Path:

@@ -17,7 +17,7 @@ from sandbox import start_hubspot_sandbox
 from worker.context import Context
 from worker.cycle import utcnow
 from worker.scorecard import load_scorecard
-from worker.settings import REPO_CONFIG, ConnectionConfig, load_settings
+from worker.settings import DEFAULT_CONFIG, ConnectionConfig, load_settings
 
 APPROVER = "leader@example.com"
 WORLD_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -100,6 +100,6 @@ def make_context(engine: Engine, crm: str = "hubspot", name: str = "main") -> Co
 
 def approve_starter(ctx: Context) -> None:
     """Approve the starter scorecard as the version in force."""
-    card = load_scorecard(REPO_CONFIG / "starter-scorecard.yaml")
+    card = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")
     version = ctx.versions.create(card, by="test", now=utcnow())
     ctx.versions.approve(version.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")

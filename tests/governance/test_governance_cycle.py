@@ -14,7 +14,7 @@ from tests.contract.harness import APPROVER, WORLD_NOW, HubSpotHarness, approve_
 from worker.context import Context
 from worker.cycle import run_cycle, utcnow
 from worker.scorecard import load_scorecard, parse_scorecard
-from worker.settings import REPO_CONFIG, ReviewOptions
+from worker.settings import DEFAULT_CONFIG, ReviewOptions
 from worker.store import AccountScore, Owner, ReviewTask
 from worker.tasks import task_key
 
@@ -39,7 +39,7 @@ def crm_values(hs: HubSpotHarness, account_id: str) -> dict[str, str | None]:
 
 def variant_card() -> object:
     """The starter card with firmographics weighted differently."""
-    document = load_scorecard(REPO_CONFIG / "starter-scorecard.yaml").model_dump(mode="json", exclude_none=True)
+    document = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml").model_dump(mode="json", exclude_none=True)
     document["name"] = "Variant"
     document["criteria"][0]["bins"][0]["points"] = 10
     document["criteria"][1]["bins"][2]["points"] = 15

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from worker.scorecard import ScorecardError, dump_scorecard, load_scorecard, parse_scorecard
-from worker.settings import REPO_CONFIG
+from worker.settings import DEFAULT_CONFIG
 
 
 def card(**changes: Any) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def problems_of(document: dict[str, Any]) -> list[str]:
 
 def test_starter_scorecard_loads_and_round_trips() -> None:
     """The shipped starter scorecard is valid and survives dump → load unchanged."""
-    starter = load_scorecard(REPO_CONFIG / "starter-scorecard.yaml")
+    starter = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")
     assert starter.tiers == ["A", "B", "C", "D"]
     assert load_scorecard(dump_scorecard(starter)) == starter
 

@@ -10,9 +10,9 @@ import pytest
 from connectors.base import RawRecord
 from worker.mapping import BadValue, MappingError, Normaliser, load_mapping, parse_value
 from worker.records import AccountRecord, DealRecord, Quarantined
-from worker.settings import REPO_CONFIG
+from worker.settings import DEFAULT_CONFIG
 
-MAPPING = load_mapping(REPO_CONFIG / "hubspot-mapping.yaml")
+MAPPING = load_mapping(DEFAULT_CONFIG / "hubspot-mapping.yaml")
 
 
 @pytest.mark.parametrize(("raw", "kind", "expected"), [

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from worker.scorecard import load_scorecard
-from worker.settings import REPO_CONFIG
+from worker.settings import DEFAULT_CONFIG
 from worker.versions import APPROVED, PROPOSED, REJECTED, RETIRED, GovernanceError, Versions
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -21,7 +21,7 @@ def versions(engine: Engine) -> Versions:
 
 
 def starter() -> object:
-    return load_scorecard(REPO_CONFIG / "starter-scorecard.yaml")
+    return load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")
 
 
 def test_nothing_in_force_until_approved(versions: Versions) -> None:
