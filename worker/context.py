@@ -42,6 +42,9 @@ class Context:
         if mapping.owned is None:
             raise ConfigError(f"{self.settings.mapping_path(self.config)}: owned: the fields the worker writes "
                               "must be named")
+        if self.config.writeback.mirror_native_tier and mapping.native_tier is None:
+            raise ConfigError(f"connections.{self.name}.writeback.mirror_native_tier: the mapping "
+                              f"{self.settings.mapping_path(self.config)} has no native_tier section")
         return mapping
 
     @cached_property

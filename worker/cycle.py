@@ -56,6 +56,7 @@ class CycleSummary:
     write_failures: int = 0
     write_capped: int = 0
     overrides: int = 0
+    native_tier_kept: int = 0
     tasks_created: int = 0
     tasks_capped: int = 0
     tasks_unassigned: list[str] = field(default_factory=list)
@@ -140,11 +141,13 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
         same_version = [c for c in scoring.tier_changes if c.old_version == version.version]
         tasks.tier_changes(same_version, version.scorecard.tiers, version, started)
     with bind_run(phase="write"):
-        writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run)
+        native = ctx.mapping.native_tier if ctx.config.writeback.mirror_native_tier else None
+        writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,
+                           native)
         written = writer.run(version.scorecard, version.label, started)
     summary.written, summary.unchanged = written.written, written.unchanged
     summary.write_failures, summary.write_capped = len(written.failed), written.capped
-    summary.overrides = written.overrides
+    summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept
     if written.failed:
         summary.message = f"{len(written.failed)} record(s) failed to write and will be retried next run"
 

@@ -107,6 +107,13 @@ class OwnedFields(_Section):
         ]
 
 
+class NativeTier(_Section):
+    """The CRM's own ICP-tier field, mirrored only when ``writeback.mirror_native_tier`` is on."""
+
+    field: str
+    values: dict[str, str]
+
+
 class FieldMapping(_Section):
     """A whole mapping document."""
 
@@ -115,6 +122,7 @@ class FieldMapping(_Section):
     deals: DealMapping = DealMapping()
     notes: NoteMapping = NoteMapping()
     owned: OwnedFields | None = None
+    native_tier: NativeTier | None = None
 
     @field_validator("accounts", mode="before")
     @classmethod
@@ -147,6 +155,8 @@ class FieldMapping(_Section):
                  *a.override.values()]
         if self.owned is not None:
             names += [self.owned.score, self.owned.tier, self.owned.reasons, self.owned.version, self.owned.scored_at]
+        if self.native_tier is not None:
+            names.append(self.native_tier.field)
         return [n for n in dict.fromkeys(names) if n]
 
     def deal_properties(self) -> list[str]:
@@ -264,6 +274,8 @@ class Normaliser:
                 o = self.mapping.owned
                 owned = {k: _text(props.get(f)) for k, f in
                          (("score", o.score), ("tier", o.tier), ("reasons", o.reasons), ("version", o.version))}
+            if self.mapping.native_tier is not None:
+                owned["native_tier"] = _text(props.get(self.mapping.native_tier.field))
             return AccountRecord(
                 id=record.id, name=_text(props.get(a.name)) if a.name else None,
                 owner_id=_text(props.get(a.owner)) if a.owner else None, modified_at=record.modified_at,

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from connectors.base import Connector
 from connectors.errors import SkippableError
 from worker.logs import get_logger
-from worker.mapping import OwnedFields
+from worker.mapping import NativeTier, OwnedFields
 from worker.scorecard import Scorecard
 from worker.store import Account, AccountScore, QuarantineRow, WrittenSnapshot, session_scope, upsert
 
@@ -39,6 +39,7 @@ class WriteReport:
     failed: dict[str, str] = field(default_factory=dict)
     capped: int = 0
     overrides: int = 0
+    native_tier_kept: int = 0
 
 
 def desired_values(score: AccountScore, account: Any, card: Scorecard, label: str) -> dict[str, str]:
@@ -73,6 +74,24 @@ def changed_fields(desired: Mapping[str, str], snapshot: Mapping[str, Any] | Non
     return {k: desired[k] for k in (*COMPARED, "scored_at") if k in stale or k == "scored_at"}
 
 
+def mirror_native_tier(native: NativeTier, desired: dict[str, str], send: dict[str, str],
+                       snapshot: Mapping[str, Any] | None, in_crm: Mapping[str, Any]) -> bool:
+    """Add the native tier to ``send`` when it must change; False when a person's value is kept instead.
+
+    A value in the CRM that differs from what the worker last wrote there was set by a person: it stays.
+    """
+    last = (snapshot or {}).get("native_tier") or ""
+    current = in_crm.get("native_tier") or ""
+    if current and current != last:
+        desired["native_tier"] = last
+        return False
+    wanted = native.values.get(desired["tier"], "")
+    desired["native_tier"] = wanted
+    if wanted != last or current != wanted:
+        send["native_tier"] = wanted
+    return True
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value)
@@ -84,9 +103,16 @@ class WriteBack:
     """Writes one connection's changed scores to the CRM."""
 
     def __init__(self, engine: Engine, connection: str, connector: Connector, owned: OwnedFields,
-                 run_id: str, max_records: int = 0) -> None:
+                 run_id: str, max_records: int = 0, native_tier: NativeTier | None = None) -> None:
         self.engine, self.connection, self.connector = engine, connection, connector
         self.owned, self.run_id, self.max_records = owned, run_id, max_records
+        self.native_tier = native_tier
+
+    def crm_field(self, key: str) -> str:
+        """The CRM field name of an owned value."""
+        if key == "native_tier" and self.native_tier is not None:
+            return self.native_tier.field
+        return str(getattr(self.owned, key))
 
     def pending(self, card: Scorecard, label: str) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]],
                                                           WriteReport]:
@@ -107,7 +133,11 @@ class WriteBack:
                 report.candidates += 1
                 report.overrides += account.override_score is not None
                 desired = desired_values(score, account, card, label)
-                send = changed_fields(desired, snapshots.get(score.account_id), account.owned_values or {})
+                snapshot, in_crm = snapshots.get(score.account_id), account.owned_values or {}
+                send = changed_fields(desired, snapshot, in_crm)
+                if self.native_tier is not None and not mirror_native_tier(self.native_tier, desired, send,
+                                                                           snapshot, in_crm):
+                    report.native_tier_kept += 1
                 if send:
                     changes[score.account_id] = (desired, send)
                 else:
@@ -131,7 +161,7 @@ class WriteBack:
 
     def _send(self, chunk: dict[str, tuple[dict[str, str], dict[str, str]]], report: WriteReport,
               now: datetime) -> None:
-        payload = {i: {getattr(self.owned, k): v for k, v in send.items()} for i, (_, send) in chunk.items()}
+        payload = {i: {self.crm_field(k): v for k, v in send.items()} for i, (_, send) in chunk.items()}
         try:
             outcome = self.connector.write_accounts(payload)
         except SkippableError as exc:
