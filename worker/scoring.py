@@ -94,3 +94,14 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
     with session_scope(engine) as session:
         upsert(session, AccountScore, rows)
     return report
+
+
+def preview_change(engine: Engine, connection: str, version: VersionInfo) -> Counter[tuple[str | None, str]]:
+    """Accounts per (current tier, tier under ``version``): what the next run will change if it is in force."""
+    card = version.scorecard
+    with Session(engine) as session:
+        frame = load_accounts(session, connection, card.attributes)
+        current = dict(session.execute(select(AccountScore.account_id, AccountScore.tier).where(
+            AccountScore.connection == connection)).all())
+    result = Scorer(card).score(frame.columns, n=len(frame.ids))
+    return Counter((current.get(account_id), str(tier)) for account_id, tier in zip(frame.ids, result.tiers))

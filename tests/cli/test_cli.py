@@ -92,3 +92,18 @@ def test_demo_runs_the_whole_cycle_twice(tmp_path: Path) -> None:
     assert "records written: 300" in result.output and "records written: 0 (unchanged 300" in result.output
     assert result.output.count("icp_fit_score") >= 3 and "demo approver" in result.output
     assert database.exists()
+
+
+def test_approve_prints_what_the_next_run_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named approver approves with accepted risks, and sees the tier changes the next run will make."""
+    monkeypatch.delenv("ICP_DATABASE_URL", raising=False)
+    config = tmp_path / "icp.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path / "s.db"}"\n[connections.main]\n'
+                      'approvers = ["ceo@example.com"]\n')
+    starter = Path(__file__).resolve().parents[2] / "config" / "starter-scorecard.yaml"
+    assert runner.invoke(app, ["--config", str(config), "propose", str(starter), "--by", "revops"]).exit_code == 0
+    refused = runner.invoke(app, ["--config", str(config), "approve", "1", "--by", "ceo@example.com"])
+    assert refused.exit_code == 2 and "--accept-risks" in refused.output
+    result = runner.invoke(app, ["--config", str(config), "approve", "1", "--by", "ceo@example.com",
+                                 "--accept-risks", "--note", "first hypothesis"])
+    assert result.exit_code == 0 and "next run: 0 of 0 stored accounts change tier" in result.output

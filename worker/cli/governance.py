@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from worker.cli.common import console, context_of, guarded, now, print_json
 from worker.scorecard import load_scorecard
+from worker.scoring import preview_change
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +61,20 @@ def approve(
     info = guarded(lambda: context.versions.approve(version, by=by, now=now(), note=note,
                                                      accept_risks=accept_risks))
     console.print(f"{info.label} approved by {info.decided_by}; the next run rescores every account with it")
+    print_preview(preview_change(context.engine, context.name, info))
+
+
+def print_preview(moves: Counter[tuple[str | None, str]]) -> None:
+    """What the next run will change: accounts moving between tiers."""
+    total = sum(moves.values())
+    changing = sum(n for (old, new), n in moves.items() if old != new)
+    console.print(f"next run: {changing} of {total} stored accounts change tier")
+    table = Table("from tier", "to tier", "accounts")
+    for (old, new), count in sorted(moves.items(), key=lambda m: (-m[1], str(m[0][0]), m[0][1])):
+        if old != new:
+            table.add_row(old or "(not scored yet)", new, str(count))
+    if changing:
+        console.print(table)
 
 
 def reject(
