@@ -101,3 +101,16 @@ def test_vectorised_batch_matches_one_by_one() -> None:
         one = Scorer(CARD).score({k: v[i:i + 1] for k, v in columns.items()})
         assert (one.scores[0], one.tiers[0], one.reasons()[0]) == (batch.scores[i], batch.tiers[i], reasons[i])
     assert sum(batch.tier_counts().values()) == n
+
+
+@pytest.mark.parametrize("absent", [None, float("nan"), "", "  "])
+def test_missing_category_takes_missing_points_not_the_other_bin(absent: Any) -> None:
+    """An empty categorical value is missing: the criterion's missing points and a visible reason, never 'other'."""
+    card = parse_scorecard({
+        "name": "t", "bands": [{"tier": "A", "min": 0}],
+        "criteria": [{"id": "industry", "attribute": "industry", "missing": {"points": 1, "label": "industry unknown"},
+                      "bins": [{"values": ["software"], "points": 10, "label": "software"},
+                               {"other": True, "points": 5, "label": "industry other"}]}]})
+    result = Scorer(card).score({"industry": [absent, "retail", "software"]})
+    assert list(result.scores) == [1, 5, 10]
+    assert result.reasons()[0] == ["missing: industry unknown"] and bool(result.missing[0, 0])

@@ -73,12 +73,14 @@ def _match_categorical(bins: Sequence[Bin], values: npt.NDArray[np.object_]) -> 
         for v in b.normalised_values:
             lookup[v] = i
     other = next((i for i, b in enumerate(bins) if b.other), None)
-    uniques, inverse = np.unique(np.where(values == None, "\x00", values).astype(str), return_inverse=True)  # noqa: E711
-    per_unique = np.array(
-        [MISSING if u == "\x00" else lookup.get(u, MISSING if other is None else other) for u in uniques],
-        dtype=np.int64,
-    )
-    return per_unique[inverse.reshape(-1)] if len(values) else np.empty(0, dtype=np.int64)
+    if not len(values):
+        return np.empty(0, dtype=np.int64)
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    uniques, inverse = np.unique(np.where(missing, "", values).astype(str), return_inverse=True)
+    per_unique = np.array([lookup.get(u, MISSING if other is None else other) for u in uniques], dtype=np.int64)
+    index = per_unique[inverse.reshape(-1)]
+    index[missing] = MISSING
+    return index
 
 
 def match_bins(criterion: Criterion | Condition, column: Sequence[Any] | npt.NDArray[Any]) -> npt.NDArray[np.int64]:
