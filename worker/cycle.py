@@ -17,7 +17,10 @@ from typing import Any
 from connectors.base import Connector
 from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
 from worker.context import Context
+from worker.drift_step import check_drift
 from worker.logs import bind_run, get_logger
+from worker.monitor import measure_store, score_accounts
+from worker.monitor.accounts import ScoredAccounts
 from worker.scoring import score_store
 from worker.store import MeasurementEvent, Run, session_scope
 from worker.sync import Sync
@@ -62,10 +65,19 @@ class CycleSummary:
     tasks_unassigned: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     api_calls_total: int = 0
+    drift: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
+
+
+@dataclass
+class _Measured:
+    """What the cycle scored, for the measurement event."""
+
+    version: VersionInfo | None = None
+    scored: ScoredAccounts | None = None
 
 
 def run_cycle(ctx: Context, connector: Connector | None = None,
@@ -77,11 +89,12 @@ def run_cycle(ctx: Context, connector: Connector | None = None,
     with session_scope(ctx.engine) as session:
         session.add(Run(id=run_id, connection=ctx.name, kind="cycle", status="running", started_at=started))
     own_connector = connector is None
+    measured = _Measured()
     with bind_run(run_id=run_id, connection=ctx.name):
         log.info("cycle.start")
         try:
             connector = connector or ctx.connector()
-            _cycle(ctx, connector, run_id, started, summary)
+            _cycle(ctx, connector, run_id, started, summary, measured)
         except QuotaExhaustedError as exc:
             summary.status, summary.message = STOPPED, f"stopped cleanly, state kept: {exc}"
         except (FatalError, ConnectorError) as exc:
@@ -96,13 +109,14 @@ def run_cycle(ctx: Context, connector: Connector | None = None,
                 if own_connector:
                     connector.close()
             summary.duration_seconds = round(time.perf_counter() - t0, 3)
-            _record(ctx, summary, clock())
+            _record(ctx, summary, clock(), measured)
             log.info("cycle.end", status=summary.status, message=summary.message,
                      duration_seconds=summary.duration_seconds, written=summary.written)
     return summary
 
 
-def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, summary: CycleSummary) -> None:
+def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, summary: CycleSummary,
+           measured: _Measured) -> None:
     owned = ctx.mapping.owned
     assert owned is not None
     status = connector.check_fields(owned.specs())
@@ -119,6 +133,10 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
         version = ctx.versions.in_force()
         if version is not None:
             _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
+            measured.version = version
+            measured.scored = score_accounts(ctx.engine, ctx.name, version.scorecard)
+            with bind_run(phase="monitor"):
+                summary.drift = check_drift(ctx, tasks, version, measured.scored, started)
     finally:
         summary.tasks_created, summary.tasks_capped = tasks.report.created, tasks.report.capped
         summary.tasks_unassigned = tasks.report.unassigned
@@ -152,7 +170,15 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
         summary.message = f"{len(written.failed)} record(s) failed to write and will be retried next run"
 
 
-def _record(ctx: Context, summary: CycleSummary, finished: datetime) -> None:
+def _record(ctx: Context, summary: CycleSummary, finished: datetime, measured: _Measured) -> None:
+    counts = {"pulled": summary.pulled, "scored": summary.scored, "written": summary.written,
+              "skipped": summary.unchanged, "quarantined": summary.quarantined, "tasks": summary.tasks_created,
+              "write_failures": summary.write_failures}
+    try:
+        figures = measure_store(ctx.engine, ctx.name, measured.version, counts, finished, scored=measured.scored)
+    except Exception as exc:  # noqa: BLE001 - a measurement error must never hide the run's outcome
+        log.exception("measure.failed")
+        figures = {"counts": counts, "error": f"{type(exc).__name__}: {exc}"}
     with session_scope(ctx.engine) as session:
         run = session.get(Run, summary.run_id)
         if run is not None:
@@ -160,9 +186,5 @@ def _record(ctx: Context, summary: CycleSummary, finished: datetime) -> None:
             run.summary, run.error = summary.to_json(), summary.message if summary.status != OK else None
             session.add(run)
         session.add(MeasurementEvent(connection=ctx.name, run_id=summary.run_id, at=finished,
-                                     version=int(summary.version[1:]) if summary.version else None,
-                                     figures={"counts": {"pulled": summary.pulled, "scored": summary.scored,
-                                                         "written": summary.written,
-                                                         "quarantined": summary.quarantined,
-                                                         "tasks": summary.tasks_created},
-                                              "by_tier": summary.scored_by_tier}))
+                                     version=measured.version.version if measured.version else None,
+                                     figures=figures))

@@ -140,6 +140,9 @@ class Versions:
             listed = "; ".join(risks)
             raise GovernanceError(f"version {version} has open risks: {listed}. Approve only if you accept them "
                                   "(--accept-risks), and say why in --note")
+        from worker.monitor import snapshot_store  # the drift baseline: scores as they stand at approval
+
+        baseline = snapshot_store(self.engine, self.connection, target.scorecard, now)
         with session_scope(self.engine) as session:
             current = session.execute(select(ScorecardVersionRow).where(
                 ScorecardVersionRow.connection == self.connection,
@@ -153,10 +156,20 @@ class Versions:
             previous = row.status
             row.status, row.decided_by, row.decided_at, row.decision_note = APPROVED, by, now, note
             row.risks_accepted, row.effective_at = bool(risks), now
+            if baseline["n"]:
+                row.evidence = {**row.evidence, "baseline": baseline}
             session.add(row)
             accepted = f" (accepted risks: {'; '.join(risks)})" if risks else ""
             self._event(session, version, previous, APPROVED, by, now, (note or "") + accepted)
         return self.get(version)
+
+    def record_baseline(self, version: int, baseline: dict[str, Any]) -> None:
+        """Keep the score distribution drift is measured against (set once, when a version first scores)."""
+        with session_scope(self.engine) as session:
+            row = session.get(ScorecardVersionRow, (self.connection, version))
+            if row is not None and not (row.evidence or {}).get("baseline"):
+                row.evidence = {**row.evidence, "baseline": baseline}
+                session.add(row)
 
     def reject(self, version: int, *, by: str, now: datetime, note: str) -> VersionInfo:
         """Reject a proposed version; a reason is required."""
