@@ -65,18 +65,22 @@ class ReviewTasks:
         self.report = TaskReport()
 
     def ensure(self, key: str, kind: str, request: TaskRequest, version: int | None) -> str | None:
-        """Create the task unless it exists (in the store or, after a crash, in the CRM); its CRM id."""
+        """Create the task unless it exists (in the store or, after a crash, in the CRM); its CRM id.
+
+        Only a task left ``pending`` by an interrupted run is looked up in the CRM first.
+        """
         with session_scope(self.engine) as session:
             row = session.get(ReviewTask, (self.connection, key))
             if row is not None and row.crm_task_id:
                 self.report.existing += 1
                 return row.crm_task_id
+            recovering = row is not None
             if row is None:
                 session.add(ReviewTask(connection=self.connection, key=key, kind=kind, account_id=request.account_id,
                                        owner_id=request.owner_id, version=version, subject=request.subject,
                                        body=request.body, due_at=request.due, created_at=datetime.now(UTC),
                                        run_id=self.run_id))
-        crm_id = self.connector.find_task(key)
+        crm_id = self.connector.find_task(key) if recovering else None
         if crm_id is None:
             crm_id = self.connector.create_task(request)
             self.report.created += 1
