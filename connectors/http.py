@@ -53,16 +53,16 @@ def classify(failure: Failure) -> ConnectorError:
     """
     text = f"{failure.endpoint}: HTTP {failure.status}" + (f" {failure.code}" if failure.code else "")
     text += f": {failure.message}" if failure.message else ""
-    kwargs = {"endpoint": failure.endpoint, "status": failure.status}
+    endpoint, status = failure.endpoint, failure.status
     if failure.code in QUOTA_CODES:
-        return QuotaExhaustedError(text, **kwargs)
-    if failure.status in RETRIABLE_STATUSES or failure.status >= 500:
-        return RetriableError(text, retry_after=failure.retry_after, **kwargs)
-    if failure.status == 401:
-        return AuthenticationError(text, **kwargs)
-    if failure.status in SKIPPABLE_STATUSES and failure.record_id is not None:
-        return SkippableError(text, record_id=failure.record_id, **kwargs)
-    return FatalError(text, **kwargs)
+        return QuotaExhaustedError(text, endpoint=endpoint, status=status)
+    if status in RETRIABLE_STATUSES or status >= 500:
+        return RetriableError(text, endpoint=endpoint, status=status, retry_after=failure.retry_after)
+    if status == 401:
+        return AuthenticationError(text, endpoint=endpoint, status=status)
+    if status in SKIPPABLE_STATUSES and failure.record_id is not None:
+        return SkippableError(text, record_id=failure.record_id, endpoint=endpoint, status=status)
+    return FatalError(text, endpoint=endpoint, status=status)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ only this vocabulary.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -99,4 +100,4 @@ class Quarantined:
     record_id: str
     field: str
     reason: str
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -107,11 +107,11 @@ class HubSpotConnector(Connector):
         derived: dict[str, Any] = {}
         if object_type == "deals":
             derived["outcome"] = self._outcome(properties)
-            derived["account_id"] = (links.get("companies") or [None])[0]
+            derived["account_id"] = _first(links, "companies")
             derived["account_ids"] = links.get("companies", [])
         elif object_type == "notes":
-            derived["account_id"] = (links.get("companies") or [None])[0]
-            derived["deal_id"] = (links.get("deals") or [None])[0]
+            derived["account_id"] = _first(links, "companies")
+            derived["deal_id"] = _first(links, "deals")
         return RawRecord(object_type, str(obj.id), modified, properties, derived,  # type: ignore[arg-type]
                          deleted=bool(getattr(obj, "archived", False)))
 
@@ -272,3 +272,8 @@ def _listed_associations(obj: Any) -> dict[str, list[str]]:
         ids = [str(a.id) for a in (getattr(collection, "results", None) or [])]
         links[name] = list(dict.fromkeys(ids))
     return links
+
+
+def _first(links: Mapping[str, list[str]], target: str) -> str | None:
+    found = links.get(target)
+    return found[0] if found else None
