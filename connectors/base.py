@@ -124,6 +124,14 @@ class Connector(ABC):
     def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
         """Write owned values (account id → field → value), batched; only these fields are sent."""
 
+    def write_chunk(self, pending: int) -> int:
+        """How many records to hand to one :meth:`write_accounts` call when ``pending`` must be written.
+
+        The worker saves snapshots after each call, so smaller chunks lose less to a crash; a
+        connector with a bulk path asks for everything at once when that path pays off.
+        """
+        return 1_000
+
     @abstractmethod
     def find_task(self, key: str) -> str | None:
         """The CRM id of a task created earlier with this key, if any."""

@@ -1,13 +1,17 @@
 """CRM-neutral HTTP server base: routing, auth, call counts, faults, rate limits, clock.
 
 A personality subclasses `SandboxServer`, registers its routes with `route()` and overrides the
-`*_response` hooks to shape errors the way its CRM does.
+`*_response` hooks to shape errors the way its CRM does. `parse_body()` and `accepts_token()` let a
+personality take non-JSON bodies (forms, CSV, XML) and issue its own tokens; routes registered with
+`public=True` (login endpoints) need no bearer token. Given an `ssl.SSLContext` the server speaks
+HTTPS instead of HTTP.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 import threading
 import time
@@ -39,6 +43,7 @@ class Request:
     body: Any
     params: dict[str, str] = field(default_factory=dict)
     route: str = ""
+    raw: bytes = b""
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """First value of query parameter `name`."""
@@ -52,11 +57,16 @@ class Request:
 
 @dataclass
 class Response:
-    """What a handler answers: status, a JSON-serialisable body (or None) and extra headers."""
+    """What a handler answers: status, a JSON-serialisable body (or None) and extra headers.
+
+    `raw` bytes, when given, are sent as they are instead of `body` (with the handler's own
+    Content-Type header), for CSV or XML answers.
+    """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 Handler = Callable[[Request], Response]
@@ -71,6 +81,7 @@ class Route:
     handler: Handler
     kind: RouteKind
     regex: re.Pattern[str]
+    public: bool = False
 
     @property
     def name(self) -> str:
@@ -89,12 +100,15 @@ class SandboxServer:
 
     Use as a context manager or call `start()` / `stop()`. `calls` counts requests per route name,
     `faults` injects canned responses, `clock` stamps modifications, `rate_limit()` switches
-    limits on. Without `token` any bearer token is accepted; with it only that one.
+    limits on. Without `token` any bearer token is accepted; with it only that one. With
+    `ssl_context` the server answers HTTPS.
     """
 
-    def __init__(self, port: int = 0, token: str | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, token: str | None = None, host: str = "127.0.0.1",
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
         self.token = token
+        self.ssl_context = ssl_context
         self.clock = Clock()
         self.faults = FaultInjector()
         self.limiter = RateLimiter(self.clock)
@@ -106,9 +120,13 @@ class SandboxServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def route(self, method: str, pattern: str, handler: Handler, kind: RouteKind = "default") -> Route:
-        """Register `handler` for `method` and a path pattern with `{name}` segments."""
-        entry = Route(method.upper(), pattern, handler, kind, _compile(pattern))
+    def route(self, method: str, pattern: str, handler: Handler, kind: RouteKind = "default",
+              public: bool = False) -> Route:
+        """Register `handler` for `method` and a path pattern with `{name}` segments.
+
+        A `public` route (a login endpoint) needs no bearer token and is not rate limited.
+        """
+        entry = Route(method.upper(), pattern, handler, kind, _compile(pattern), public)
         self._routes.append(entry)
         return entry
 
@@ -133,6 +151,9 @@ class SandboxServer:
             return self
         httpd = _HTTPServer((self.host, self._requested_port), _RequestHandler)
         httpd.app = self
+        if self.ssl_context is not None:
+            httpd.socket = self.ssl_context.wrap_socket(httpd.socket, server_side=True,
+                                                        do_handshake_on_connect=False)
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="sandbox-http", daemon=True)
@@ -158,8 +179,9 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. http://127.0.0.1:54321."""
-        return f"http://{self.host}:{self.port}"
+        """Base URL, e.g. http://127.0.0.1:54321 (https:// when serving TLS)."""
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def __enter__(self) -> Self:
         return self.start()
@@ -178,7 +200,8 @@ class SandboxServer:
         route_name = matched[0].name if matched else f"{method.upper()} {path}"
         with self.lock:
             self.calls[route_name] += 1
-        if not self._authorized(headers.get("authorization", "")):
+        public = matched is not None and matched[0].public
+        if not public and not self._authorized(headers.get("authorization", "")):
             return self.unauthorized_response()
         if matched is None:
             return self.not_found_response(f"No route for {method.upper()} {path}")
@@ -188,14 +211,14 @@ class SandboxServer:
             time.sleep(fault.delay)
             body = fault.body if fault.body is not None else self.error_response(fault.status).body
             return Response(fault.status, body, dict(fault.headers))
-        breach = self.limiter.check(route.kind == "search")
+        breach = None if public else self.limiter.check(route.kind == "search")
         if breach is not None:
             return self.rate_limited_response(breach)
         try:
-            body = json.loads(raw_body) if raw_body else None
+            body = self.parse_body(headers, raw_body)
         except ValueError:
             return self.error_response(400, "Invalid input JSON on line 1")
-        request = Request(method.upper(), path, query, headers, body, params, route.name)
+        request = Request(method.upper(), path, query, headers, body, params, route.name, raw_body)
         response = self._call(route, request)
         self.decorate(route, response, self.limiter.state())
         return response
@@ -212,7 +235,15 @@ class SandboxServer:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        return self.token is None or token.strip() == self.token
+        return self.accepts_token(token.strip())
+
+    def accepts_token(self, token: str) -> bool:
+        """Whether a bearer token is good: any without `token`, else only that one."""
+        return self.token is None or token == self.token
+
+    def parse_body(self, headers: Mapping[str, str], raw: bytes) -> Any:
+        """The handler's `body` from the raw request body: JSON by default (ValueError answers 400)."""
+        return json.loads(raw) if raw else None
 
     def _call(self, route: Route, request: Request) -> Response:
         try:
@@ -248,8 +279,8 @@ class _HTTPServer(ThreadingHTTPServer):
     app: SandboxServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Ignore clients that hung up (e.g. after a timeout); report anything else."""
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        """Ignore clients that hung up (e.g. after a timeout) or refused TLS; report anything else."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 
@@ -257,13 +288,24 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
 
+    def setup(self) -> None:
+        """Finish the TLS handshake in the request's own thread, never in the accept loop."""
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10.0)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
+
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         response = self.server.app.dispatch(self.command, self.path, dict(self.headers.items()), raw)
-        payload = b"" if response.body is None else json.dumps(response.body, separators=(",", ":")).encode()
+        if response.raw is not None:
+            payload = response.raw
+        else:
+            payload = b"" if response.body is None else json.dumps(response.body, separators=(",", ":")).encode()
         self.send_response(response.status)
-        if payload:
+        if payload and response.raw is None:
             self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():

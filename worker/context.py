@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine
 
 from connectors.base import Connector
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.salesforce import Credentials, SalesforceConnector, SalesforceSettings
 from worker.logs import REDACTOR, get_logger
 from worker.mapping import FieldMapping, load_mapping
-from worker.settings import ConfigError, ConnectionConfig, Settings, read_secret
+from worker.settings import ConfigError, ConnectionConfig, Settings, read_named_secret, read_secret
 from worker.store import make_engine, migrate
 from worker.versions import Versions
 
@@ -65,4 +67,38 @@ class Context:
                 on_retry=lambda error, attempt, delay: log.warning(
                     "api.retry", endpoint=error.endpoint, status=error.status, attempt=attempt,
                     wait_seconds=round(delay, 2)))
+        if self.config.crm == "salesforce":
+            return self._salesforce()
         raise ConfigError(f"connections.{self.name}.crm: {self.config.crm!r} is not available in this build")
+
+    def _salesforce(self) -> Connector:
+        """The Salesforce connector, credentials from the environment or the secrets file."""
+        options = self.config.salesforce
+        names = {"client_id": options.client_id_env, "client_secret": options.client_secret_env,
+                 "username": options.username_env, "private_key_file": options.private_key_file_env,
+                 "password": options.password_env, "security_token": options.security_token_env,
+                 "session_id": options.session_id_env}
+        secrets = {key: read_named_secret(env, options.secrets_file) for key, env in names.items()}
+        credentials = Credentials(options.auth, **secrets)
+        if credentials.missing():
+            wanted = ", ".join(names[m] for m in credentials.missing())
+            raise ConfigError(f"connections.{self.name}.salesforce: auth {options.auth!r} needs {wanted}; export "
+                              "them or put NAME=value lines in the secrets_file")
+        for secret in credentials.secrets():
+            REDACTOR.register(secret)
+        settings = SalesforceSettings(
+            credentials=credentials, login_url=options.resolved_login_url(),
+            instance_url=options.instance_url or read_named_secret("SALESFORCE_INSTANCE_URL", options.secrets_file),
+            api_version=options.api_version, jwt_audience=options.resolved_audience(),
+            ca_bundle=str(options.ca_bundle) if options.ca_bundle else None,
+            timeout=(options.connect_timeout_seconds, options.timeout_seconds),
+            daily_reserve=options.daily_reserve, bulk_threshold=options.bulk_threshold,
+            query_batch_size=options.query_batch_size, window=timedelta(days=options.window_days),
+            lookback=timedelta(seconds=options.lookback_seconds), review_key_field=options.review_key_field,
+            permission_set=options.permission_set)
+        return SalesforceConnector(
+            settings,
+            on_retry=lambda error, attempt, delay: log.warning(
+                "api.retry", endpoint=error.endpoint, status=error.status, attempt=attempt,
+                wait_seconds=round(delay, 2)),
+            on_event=lambda event, fields: log.info(event, **fields))

@@ -40,6 +40,50 @@ class HubSpotOptions(_Section):
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 
 
+class SalesforceOptions(_Section):
+    """Salesforce connection options.
+
+    Credentials never live in the config file: only the names of the environment variables (or the
+    keys of a ``NAME=value`` secrets file) that hold them.
+    """
+
+    auth: Literal["client_credentials", "jwt_bearer", "password", "session_id"] = "client_credentials"
+    domain: str = Field(default="login", pattern=r"^[A-Za-z0-9.-]+$",
+                        description="My Domain prefix (acme.my), or login / test")
+    login_url: str | None = Field(default=None, description="full login URL; wins over domain")
+    instance_url: str | None = Field(default=None, description="only for auth = session_id")
+    api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
+    jwt_audience: str | None = None
+    client_id_env: str = "SALESFORCE_CLIENT_ID"
+    client_secret_env: str = "SALESFORCE_CLIENT_SECRET"
+    username_env: str = "SALESFORCE_USERNAME"
+    private_key_file_env: str = "SALESFORCE_PRIVATE_KEY_FILE"
+    password_env: str = "SALESFORCE_PASSWORD"
+    security_token_env: str = "SALESFORCE_SECURITY_TOKEN"
+    session_id_env: str = "SALESFORCE_SESSION_ID"
+    secrets_file: Path | None = None
+    ca_bundle: Path | None = None
+    connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    daily_reserve: int = Field(default=1000, ge=0)
+    bulk_threshold: int = Field(default=2000, ge=1)
+    query_batch_size: int = Field(default=2000, ge=200, le=2000)
+    window_days: int = Field(default=30, ge=1, le=366)
+    lookback_seconds: int = Field(default=600, ge=0, le=86_400)
+    review_key_field: str = Field(default="ICP_Review_Key__c", pattern=r"^[A-Za-z][A-Za-z0-9_]*__c$")
+    permission_set: str = Field(default="ICP_Worker", pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+
+    def resolved_login_url(self) -> str:
+        """Where logins go: ``login_url`` if set, else ``https://{domain}.salesforce.com``."""
+        return (self.login_url or f"https://{self.domain}.salesforce.com").rstrip("/")
+
+    def resolved_audience(self) -> str:
+        """The JWT ``aud``: as configured, else test.salesforce.com for sandboxes, login.salesforce.com otherwise."""
+        if self.jwt_audience:
+            return self.jwt_audience
+        return "https://test.salesforce.com" if self.domain == "test" else "https://login.salesforce.com"
+
+
 class TierChangeRule(_Section):
     """When an account's tier change deserves an owner review task."""
 
@@ -80,6 +124,7 @@ class ConnectionConfig(_Section):
     starter_scorecard: Path | None = None
     approvers: list[str] = []
     hubspot: HubSpotOptions = HubSpotOptions()
+    salesforce: SalesforceOptions = SalesforceOptions()
     review: ReviewOptions = ReviewOptions()
     writeback: WritebackOptions = WritebackOptions()
     schedule: ScheduleOptions = ScheduleOptions()
@@ -214,3 +259,20 @@ def read_secret(env_name: str, file: Path | None, environ: dict[str, str] | None
     if not value:
         raise ConfigError(f"{env_name}: no credential set; export it or name a token_file in the config")
     return SecretStr(value)
+
+
+def read_named_secret(env_name: str, secrets_file: Path | None, environ: dict[str, str] | None = None) -> str | None:
+    """A credential from a ``NAME=value`` secrets file, else from the environment; None when neither has it."""
+    import os
+
+    if secrets_file is not None:
+        try:
+            lines = secrets_file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            raise ConfigError(f"secrets_file: cannot read {secrets_file}") from None
+        for line in lines:
+            name, sep, value = line.partition("=")
+            if sep and name.strip() == env_name and value.strip():
+                return value.strip()
+    value = (environ if environ is not None else os.environ).get(env_name, "").strip()
+    return value or None

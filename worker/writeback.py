@@ -25,7 +25,6 @@ from worker.scorecard import Scorecard
 from worker.store import Account, AccountScore, QuarantineRow, WrittenSnapshot, session_scope, upsert
 
 COMPARED = ("score", "tier", "reasons", "version")
-CHUNK = 1_000
 log = get_logger("worker.writeback")
 
 
@@ -153,8 +152,9 @@ class WriteBack:
         if report.capped:
             log.warning("writeback.capped", held_back=report.capped, cap=self.max_records)
         ids = sorted(changes)
-        for start in range(0, len(ids), CHUNK):
-            chunk = {i: changes[i] for i in ids[start:start + CHUNK]}
+        size = max(1, self.connector.write_chunk(len(ids)))
+        for start in range(0, len(ids), size):
+            chunk = {i: changes[i] for i in ids[start:start + size]}
             self._send(chunk, report, now)
             log.info("writeback.progress", written=report.written, failed=len(report.failed), total=len(ids))
         return report

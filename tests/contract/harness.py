@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from connectors.base import Connector
 from connectors.http import RetryPolicy
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
-from sandbox import start_hubspot_sandbox
+from connectors.salesforce import Credentials, SalesforceConnector, SalesforceSettings
+from sandbox import SalesforceSandbox, start_hubspot_sandbox, start_salesforce_sandbox
 from worker.context import Context
 from worker.cycle import utcnow
 from worker.scorecard import load_scorecard
@@ -88,7 +89,62 @@ def hubspot_harness(accounts: int = 300, seed: int = 11, search_cap: int = 10_00
         server.stop()
 
 
-HARNESSES = {"hubspot": hubspot_harness}
+@dataclass
+class SalesforceHarness:
+    """The Salesforce sandbox (over TLS) behind the contract suite."""
+
+    server: SalesforceSandbox
+    connector: SalesforceConnector
+    crm: str = "salesforce"
+
+    def account_ids(self) -> list[str]:
+        return self.server.ids("Account")
+
+    def deal_ids(self) -> list[str]:
+        return self.server.ids("Opportunity")
+
+    def set_clock(self, at: datetime) -> None:
+        self.server.clock.set(at)
+
+    def edit_accounts(self, ids: list[str], at: datetime) -> None:
+        for i in ids:
+            self.server.update_record("Account", i, {"Web_Visits_30d__c": 900 + int(i[5:15]) % 50}, modified_at=at)
+
+    def stamp_accounts(self, ids: list[str], at: datetime) -> None:
+        self.server.touch(ids, at)
+
+    def write_calls(self) -> int:
+        return int(self.server.calls["PATCH /services/data/v{version}/composite/sobjects"]
+                   + self.server.calls["POST /services/data/v{version}/jobs/ingest"])
+
+    def account_values(self, account_id: str) -> dict[str, Any]:
+        return self.server.values("Account", account_id)
+
+
+def salesforce_settings(server: SalesforceSandbox, **overrides: Any) -> SalesforceSettings:
+    """Connector settings for a sandbox org: client credentials, the sandbox's CA, fast retries."""
+    credentials = Credentials("client_credentials", client_id=server.credentials.client_id,
+                              client_secret=server.credentials.client_secret)
+    base: dict[str, Any] = {"credentials": credentials, "login_url": server.url, "ca_bundle": str(server.ca_path),
+                            "retry": RetryPolicy(base_delay=0.01, max_delay=0.05), "bulk_poll_seconds": 0}
+    return SalesforceSettings(**(base | overrides))
+
+
+@contextmanager
+def salesforce_harness(accounts: int = 300, seed: int = 11, **overrides: Any) -> Iterator[SalesforceHarness]:
+    """A running Salesforce sandbox and a connector pointed at it (settings ``overrides`` allowed)."""
+    server = start_salesforce_sandbox(seed=seed, accounts=accounts, now=WORLD_NOW)
+    server.clock.set(WORLD_NOW + timedelta(hours=1))
+    connector = SalesforceConnector(salesforce_settings(server, **overrides))
+    try:
+        yield SalesforceHarness(server, connector)
+    finally:
+        connector.close()
+        server.stop()
+
+
+HARNESSES: dict[str, Callable[[], AbstractContextManager[Any]]] = {
+    "hubspot": hubspot_harness, "salesforce": salesforce_harness}
 
 
 def make_context(engine: Engine, crm: str = "hubspot", name: str = "main") -> Context:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -108,12 +108,16 @@ def demo(
     seed: Annotated[int, typer.Option(help="Sandbox data seed.")] = 7,
     database: Annotated[Path, typer.Option(help="SQLite file the demo leaves behind.")] = Path("icp-demo.db"),
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the run's log events too.")] = False,
+    crm: Annotated[str, typer.Option(help="Which sandbox CRM: hubspot or salesforce.")] = "hubspot",
 ) -> None:
     """The whole nightly cycle against the built-in sandbox CRM, no credentials needed."""
-    from worker.demo import run_demo
+    from worker.demo import DemoCrm, run_demo
 
     settings_of(ctx)
-    if run_demo(accounts=accounts, seed=seed, database=database, console=console, verbose=verbose) != OK:
+    if crm not in ("hubspot", "salesforce"):
+        raise typer.BadParameter(f"{crm!r}: choose hubspot or salesforce", param_hint="--crm")
+    if run_demo(accounts=accounts, seed=seed, database=database, console=console, verbose=verbose,
+                crm=cast(DemoCrm, crm)) != OK:
         raise typer.Exit(EXIT_FAILED)
 
 

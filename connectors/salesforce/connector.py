@@ -1,0 +1,227 @@
+"""The Salesforce connector: Accounts, Opportunities, Users and Notes in; owned Account fields and Tasks out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from simple_salesforce.format import format_external_id, format_soql
+
+from connectors.base import (
+    Connector,
+    FieldSpec,
+    OwnedFieldStatus,
+    Page,
+    PullRequest,
+    RawRecord,
+    TaskRequest,
+    WriteOutcome,
+)
+from connectors.errors import FatalError, MissingFieldsError, RetriableError
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.fields import HOW_TO_FIX, Schema, coerce
+from connectors.salesforce.session import ApiUsage
+from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.streams import (
+    OPPORTUNITY_PREFIX,
+    STREAMS,
+    ObjectStream,
+    query_pages,
+    to_record,
+    window_soql,
+    windows,
+)
+from connectors.salesforce.writes import AccountWriter
+
+__all__ = ["SalesforceConnector"]
+
+LOOKUP_CHUNK = 200
+
+
+class SalesforceConnector(Connector):
+    """One Salesforce org, through simple-salesforce and the connector's own HTTP session."""
+
+    name = "salesforce"
+
+    def __init__(self, settings: SalesforceSettings,
+                 on_retry: Callable[[RetriableError, int, float], None] | None = None,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.settings = settings
+        self.client = SalesforceClient(settings, on_retry)
+        self.schema = Schema(self.client, settings.review_key_field, settings.permission_set)
+        self.requeued_accounts: set[str] = set()
+        self._event = on_event or (lambda name, fields: None)
+        self._writer = AccountWriter(self.client, settings.bulk_threshold, settings.bulk_poll_seconds,
+                                     lambda jobs, sent, failed: self._event(
+                                         "salesforce.bulk_job", {"jobs": jobs, "records": sent, "failed": failed}))
+        self._task_defaults: dict[str, str] | None = None
+
+    @property
+    def calls(self) -> Counter[str]:  # type: ignore[override]
+        """HTTP calls made, by endpoint (logins included)."""
+        return self.client.calls
+
+    @property
+    def usage(self) -> ApiUsage | None:
+        """The org's daily API usage as last reported (``Sforce-Limit-Info`` or ``/limits``)."""
+        return self.client.usage
+
+    # -- pulling ---------------------------------------------------------------------------------
+
+    def pull(self, request: PullRequest) -> Iterator[Page]:
+        """Ordered pages by SystemModstamp; incremental pulls use queryAll so deletions arrive too."""
+        stream = STREAMS[request.object_type]
+        fields = self._fields(stream, request.properties)
+        if stream.object_type == "notes" and request.properties and not set(request.properties) & set(fields):
+            self._event("salesforce.notes_not_mapped", {"fields": list(request.properties)})
+            return
+        if request.object_type == "owners":
+            soql = f"SELECT {', '.join(fields)} FROM User ORDER BY Id"
+            yield Page([to_record(stream, r) for page in self._pages(soql, False) for r in page], ordered=False)
+            return
+        incremental = request.since is not None
+        for start, end in windows(request.since, request.until, self.settings.window, self.settings.lookback):
+            soql = window_soql(stream.sobject, fields, start, end)
+            for rows in self._pages(soql, incremental):
+                records = [to_record(stream, r) for r in rows]
+                if stream.object_type == "notes":
+                    records = self._note_accounts(records)
+                if stream.object_type == "deals" and request.since is not None:
+                    self._requeue(records, request.since)
+                yield Page(records, ordered=True)
+
+    def _requeue(self, records: list[RawRecord], since: datetime) -> None:
+        """Accounts of Opportunities changed since the watermark (not the look-back re-reads) need rescoring."""
+        self.requeued_accounts.update(str(r.derived["account_id"]) for r in records if r.derived.get("account_id")
+                                      and r.modified_at is not None and r.modified_at >= since)
+
+    def _pages(self, soql: str, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
+        return query_pages(self.client, soql, include_deleted, self.settings.query_batch_size)
+
+    def _fields(self, stream: ObjectStream, properties: Sequence[str]) -> list[str]:
+        if stream.object_type == "owners":
+            return list(stream.required)
+        present, absent = self.schema.selectable(stream.sobject, [*stream.required, *properties])
+        if absent:
+            self._event("salesforce.fields_not_visible", {"object": stream.sobject, "fields": absent})
+        return present
+
+    def _note_accounts(self, records: list[RawRecord]) -> list[RawRecord]:
+        """Notes on an Opportunity get the Opportunity's AccountId as their account."""
+        deal_ids = sorted({r.derived["deal_id"] for r in records if r.derived.get("deal_id")})
+        accounts: dict[str, str | None] = {}
+        for start in range(0, len(deal_ids), LOOKUP_CHUNK):
+            soql = format_soql("SELECT Id, AccountId FROM Opportunity WHERE Id IN {ids}",
+                               ids=deal_ids[start:start + LOOKUP_CHUNK])
+            for page in self._pages(soql, True):
+                accounts.update({str(r["Id"]): r.get("AccountId") for r in page})
+        if not accounts:
+            return records
+        return [RawRecord(r.object_type, r.id, r.modified_at, r.properties,
+                          {**r.derived, "account_id": accounts.get(str(r.derived.get("deal_id")))}, r.deleted)
+                if str(r.derived.get("deal_id") or "").startswith(OPPORTUNITY_PREFIX) else r for r in records]
+
+    # -- owned fields ----------------------------------------------------------------------------
+
+    def check_fields(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
+        """Reads ``/limits`` first (stopping under the reserve), then checks the owned fields through describe."""
+        try:
+            limits = self.client.call("GET limits", lambda sf: sf.limits())
+        except FatalError as exc:
+            if exc.status != 403:
+                raise
+            self._event("salesforce.limits_refused", {"reason": str(exc), "fix": "grant View Setup and "
+                                                      "Configuration (the ICP_Worker permission set does)"})
+            limits = None
+        daily = (limits or {}).get("DailyApiRequests") or {}
+        if "Max" in daily and "Remaining" in daily:
+            maximum = int(daily["Max"])
+            usage = ApiUsage(maximum - int(daily["Remaining"]), maximum)
+            self._event("salesforce.api_usage", {"used": usage.used, "total": usage.total,
+                                                 "reserve": self.settings.daily_reserve})
+            self.client.note_usage(usage)
+        return self.schema.check(owned)
+
+    def setup_fields(self, owned: Sequence[FieldSpec]) -> list[str]:
+        """Create missing owned fields (Tooling API) and grant them on the permission set. Idempotent."""
+        return self.schema.setup(owned)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write_chunk(self, pending: int) -> int:
+        """Everything in one Bulk API 2.0 job at or above the bulk threshold, else 1,000 a call."""
+        return pending if pending >= self.settings.bulk_threshold else 1_000
+
+    def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
+        """Typed values through sObject Collections, or one Bulk API 2.0 job above the threshold."""
+        typed = {i: {name: coerce(value, self.schema.field_type("Account", name)) for name, value in values.items()}
+                 for i, values in updates.items()}
+        missing = sorted({n for values in updates.values() for n in values
+                          if self.schema.field_type("Account", n) is None})
+        if missing:
+            raise MissingFieldsError(missing, HOW_TO_FIX.format(permission_set=self.settings.permission_set))
+        return self._writer.write(typed)
+
+    # -- tasks and reads -------------------------------------------------------------------------
+
+    def find_task(self, key: str) -> str | None:
+        """The Task carrying this review key, if any."""
+        soql = format_soql(f"SELECT Id FROM Task WHERE {self.settings.review_key_field} = {{key}} LIMIT 1", key=key)
+        result = self.client.call("GET query", lambda sf: sf.query(soql))
+        records = result.get("records") or []
+        return str(records[0]["Id"]) if records else None
+
+    def create_task(self, task: TaskRequest) -> str:
+        """Create (upsert on the review key) a Task with the org's default status and a matching priority."""
+        defaults = self._defaults()
+        body: dict[str, Any] = {"Subject": task.subject[:255], "Description": task.body[:32000],
+                                "ActivityDate": task.due.astimezone(UTC).date().isoformat(),
+                                "Status": defaults["status"], "Priority": defaults[task.priority]}
+        if task.owner_id:
+            body["OwnerId"] = task.owner_id
+        if task.account_id:
+            body["WhatId"] = task.account_id
+        field = self.settings.review_key_field
+        if self.schema.fields("Task").get(field, {}).get("externalIdField"):
+            path = f"sobjects/Task/{format_external_id(field, task.key)}"
+            result = self.client.call("PATCH sobjects/Task/{field}/{value}",
+                                      lambda sf: sf.restful(path, method="PATCH", json=body))
+        else:
+            result = self.client.call("POST sobjects/Task", lambda sf: sf.restful(
+                "sobjects/Task", method="POST", json={**body, field: task.key}))
+        task_id = (result or {}).get("id") or self.find_task(task.key)
+        if not task_id:
+            raise FatalError(f"Salesforce created no Task for review key {task.key}")
+        return str(task_id)
+
+    def _defaults(self) -> dict[str, str]:
+        """The org's default Task status, and priorities for HIGH / MEDIUM / LOW from TaskPriority."""
+        if self._task_defaults is None:
+            statuses = self._rows("SELECT MasterLabel FROM TaskStatus WHERE IsDefault = true")
+            priorities = self._rows("SELECT MasterLabel, IsDefault, IsHighPriority, SortOrder FROM TaskPriority "
+                                    "ORDER BY SortOrder")
+            if not statuses or not priorities:
+                raise FatalError("the org has no default Task status or no Task priorities")
+            default = next((p for p in priorities if p.get("IsDefault")), priorities[0])
+            high = next((p for p in priorities if p.get("IsHighPriority")), default)
+            low = priorities[-1] if priorities[-1] is not high else default
+            self._task_defaults = {"status": str(statuses[0]["MasterLabel"]), "HIGH": str(high["MasterLabel"]),
+                                   "MEDIUM": str(default["MasterLabel"]), "LOW": str(low["MasterLabel"])}
+        return self._task_defaults
+
+    def _rows(self, soql: str) -> list[dict[str, Any]]:
+        return [r for page in self._pages(soql, False) for r in page]
+
+    def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
+        """One Account's current values of the visible fields asked for."""
+        present, _ = self.schema.selectable("Account", properties)
+        params = {"fields": ",".join(present)} if present else None
+        record = self.client.call("GET sobjects/Account/{id}", lambda sf: sf.restful(
+            f"sobjects/Account/{account_id}", params=params), record_id=account_id)
+        return {k: v for k, v in (record or {}).items() if k != "attributes"}
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.client.close()
