@@ -10,6 +10,7 @@ from worker.refine import RefineSettings
 from worker.refine.binning import fit_binning, quantile_edges
 from worker.refine.dataset import infer_column
 from worker.scorecard.scorer import match_bins
+from worker.refine.text import number_for
 
 
 def _numeric(values: np.ndarray, name: str = "x"):
@@ -98,3 +99,12 @@ def test_a_numeric_attribute_filled_on_three_deals_is_not_testable() -> None:
     fit = fit_binning(column, y, np.arange(1000), RefineSettings())
     assert fit.groups_tested < 2
     assert fit.test.p_value == 1.0
+
+
+@pytest.mark.parametrize(("attribute", "value", "shown"), [
+    ("founded_year", 2012.0, "2012"), ("founded year", 1999.0, "1999"), ("employees", 2012.0, "2,012"),
+    ("founded_year", 12.5, "12.5"), ("annual_revenue", 2.5e9, "2.5B"), ("founded_year", None, "n/a"),
+])
+def test_years_read_as_years(attribute: str, value: float | None, shown: str) -> None:
+    """Calendar years print without thousands separators; other numbers keep the compact form."""
+    assert number_for(attribute, value) == shown

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from worker.refine.dataset import Column
 from worker.refine.settings import Monotonic, RefineSettings
 from worker.refine.stats import TestResult, g_test, trend_test, two_proportion_pvalue
-from worker.refine.text import number, title
+from worker.refine.text import number_for, title
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -93,12 +93,13 @@ class Binning:
         if low is None and high is None:
             return f"{name} any value"
         if low is None:
-            return f"{name} under {number(high)}"
+            return f"{name} under {number_for(name, high)}"
         if high is None:
-            return f"{name} {number(low)} and more"
+            return f"{name} {number_for(name, low)} and more"
         if self.integer_valued and float(low).is_integer() and float(high).is_integer():
-            return f"{name} {number(low)}-{number(high - 1)}" if high - low > 1 else f"{name} {number(low)}"
-        return f"{name} {number(low)} to under {number(high)}"
+            last = number_for(name, high - 1)
+            return f"{name} {number_for(name, low)}-{last}" if high - low > 1 else f"{name} {number_for(name, low)}"
+        return f"{name} {number_for(name, low)} to under {number_for(name, high)}"
 
 
 @dataclass(frozen=True)

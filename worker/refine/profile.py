@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.refine.dataset import Column, RefinementInput
-from worker.refine.text import number, percent, title
+from worker.refine.text import number_for, percent, title
 
 PRIORITY = re.compile(r"industry|vertical|employee|headcount|size|revenue")
 TOP_VALUES = 3
@@ -29,12 +29,12 @@ class SideBySide:
     lost_summary: str
 
 
-def _numeric_summary(values: npt.NDArray[np.float64]) -> str:
+def _numeric_summary(values: npt.NDArray[np.float64], name: str) -> str:
     values = values[~np.isnan(values)]
     if not len(values):
         return "no data"
     q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
-    return f"median {number(median)} (middle half {number(q1)}-{number(q3)})"
+    return f"median {number_for(name, median)} (middle half {number_for(name, q1)}-{number_for(name, q3)})"
 
 
 def _categorical_summary(values: npt.NDArray[np.object_]) -> str:
@@ -49,7 +49,7 @@ def _row(name: str, kind: str, values: npt.NDArray[np.generic], won: npt.NDArray
     if kind == "numeric":
         numeric = values.astype(np.float64)
         present = ~np.isnan(numeric)
-        won_text, lost_text = _numeric_summary(numeric[won]), _numeric_summary(numeric[~won])
+        won_text, lost_text = _numeric_summary(numeric[won], name), _numeric_summary(numeric[~won], name)
     else:
         categorical = values.astype(object)
         present = categorical != None  # noqa: E711

@@ -32,6 +32,13 @@ def number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def number_for(attribute: str, value: float | None) -> str:
+    """:func:`number`, except that a calendar year (an attribute named like ``founded_year``) reads 2012."""
+    if "year" in attribute.lower() and value is not None and not math.isnan(value) and 1000 <= abs(value) < 10000:
+        return f"{value:.0f}"
+    return number(value)
+
+
 def percent(value: float | None, digits: int = 0) -> str:
     """A share as a percentage, ``n/a`` when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
