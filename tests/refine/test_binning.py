@@ -9,8 +9,8 @@ from tests.refine.planted import planted_input
 from worker.refine import RefineSettings
 from worker.refine.binning import fit_binning, quantile_edges
 from worker.refine.dataset import infer_column
-from worker.scorecard.scorer import match_bins
 from worker.refine.text import number_for
+from worker.scorecard.scorer import match_bins
 
 
 def _numeric(values: np.ndarray, name: str = "x"):
