@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from tests.contract.harness import HARNESSES, CrmHarness, make_context
+from tests.contract.harness import HARNESSES, CrmHarness, ready_context
 from worker.context import Context
 
 
@@ -21,8 +21,4 @@ def crm(request: pytest.FixtureRequest) -> Iterator[CrmHarness]:
 @pytest.fixture
 def ctx(engine: Engine, crm: CrmHarness) -> Context:
     """A connection context for the harness's CRM, owned fields created."""
-    context = make_context(engine, crm.crm)
-    owned = context.mapping.owned
-    assert owned is not None
-    crm.connector.setup_fields(context.mapping.setup_specs())
-    return context
+    return ready_context(engine, crm.connector, crm.crm)

@@ -154,6 +154,13 @@ def make_context(engine: Engine, crm: str = "hubspot", name: str = "main") -> Co
     return Context.open(settings, name, engine)
 
 
+def ready_context(engine: Engine, connector: Connector, crm: str = "hubspot", name: str = "main") -> Context:
+    """A connection context whose CRM has the fields the worker writes and reads (``icp setup``)."""
+    context = make_context(engine, crm, name)
+    connector.setup_fields(context.mapping.setup_specs())
+    return context
+
+
 def approve_starter(ctx: Context) -> None:
     """Approve the starter scorecard as the version in force."""
     card = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")

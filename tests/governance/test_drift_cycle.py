@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from tests.contract.harness import WORLD_NOW, approve_starter, hubspot_harness, make_context
+from tests.contract.harness import WORLD_NOW, approve_starter, hubspot_harness, ready_context
 from worker.context import Context
 from worker.cycle import run_cycle
 from worker.settings import ReviewOptions
@@ -17,8 +17,7 @@ from worker.store import Owner
 def test_planted_shift_raises_one_alarm_and_a_proposal(engine: Engine) -> None:
     """Scores shift after most accounts change: one drift task for leadership, one refinement, not repeated."""
     with hubspot_harness(accounts=400) as hs:
-        ctx = make_context(engine)
-        hs.connector.setup_fields(ctx.mapping.setup_specs())
+        ctx = ready_context(engine, hs.connector)
         approve_starter(ctx)
         first = run_cycle(ctx, hs.connector)
         assert first.drift is not None and not first.drift["alarm"]

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from connectors.base import TaskRequest
-from tests.contract.harness import APPROVER, WORLD_NOW, HubSpotHarness, approve_starter, hubspot_harness, make_context
+from tests.contract.harness import APPROVER, WORLD_NOW, HubSpotHarness, approve_starter, hubspot_harness, ready_context
 from worker.context import Context
 from worker.cycle import run_cycle, utcnow
 from worker.scorecard import load_scorecard, parse_scorecard
@@ -27,9 +27,7 @@ def hs() -> Iterator[HubSpotHarness]:
 
 @pytest.fixture
 def ctx(engine: Engine, hs: HubSpotHarness) -> Context:
-    context = make_context(engine)
-    hs.connector.setup_fields(context.mapping.setup_specs())
-    return context
+    return ready_context(engine, hs.connector)
 
 
 def crm_values(hs: HubSpotHarness, account_id: str) -> dict[str, str | None]:

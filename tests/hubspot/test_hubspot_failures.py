@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from tests.contract.harness import WORLD_NOW, HubSpotHarness, approve_starter, hubspot_harness, make_context
+from tests.contract.harness import (
+    WORLD_NOW,
+    HubSpotHarness,
+    approve_starter,
+    hubspot_harness,
+    make_context,
+    ready_context,
+)
 from worker.context import Context
 from worker.cycle import run_cycle
 from worker.store import QuarantineRow, SyncWatermark, WrittenSnapshot
@@ -25,10 +32,7 @@ def hs() -> Iterator[HubSpotHarness]:
 
 @pytest.fixture
 def ctx(engine: Engine, hs: HubSpotHarness) -> Context:
-    context = make_context(engine)
-    assert context.mapping.owned is not None
-    hs.connector.setup_fields(context.mapping.owned.specs())
-    return context
+    return ready_context(engine, hs.connector)
 
 
 def test_partial_failure_retries_only_failed_records(ctx: Context, hs: HubSpotHarness) -> None:
