@@ -19,9 +19,8 @@ from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
 from worker.context import Context
 from worker.drift_step import check_drift
 from worker.logs import bind_run, get_logger
-from worker.monitor import measure_store, score_accounts
-from worker.monitor.accounts import ScoredAccounts
-from worker.scoring import score_store
+from worker.monitor import measure_store
+from worker.scoring import ScoredAccounts, score_store
 from worker.store import MeasurementEvent, Run, session_scope
 from worker.sync import Sync
 from worker.tasks import ReviewTasks, ensure_leadership_tasks
@@ -132,11 +131,10 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
             ensure_leadership_tasks(tasks, ctx.versions.list(), started)
         version = ctx.versions.in_force()
         if version is not None:
-            _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
-            measured.version = version
-            measured.scored = score_accounts(ctx.engine, ctx.name, version.scorecard)
+            scored = _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
+            measured.version, measured.scored = version, scored
             with bind_run(phase="monitor"):
-                summary.drift = check_drift(ctx, tasks, version, measured.scored, started)
+                summary.drift = check_drift(ctx, tasks, version, scored, started)
     finally:
         summary.tasks_created, summary.tasks_capped = tasks.report.created, tasks.report.capped
         summary.tasks_unassigned = tasks.report.unassigned
@@ -146,7 +144,7 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
 
 
 def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: datetime, version: VersionInfo,
-                     tasks: ReviewTasks, summary: CycleSummary) -> None:
+                     tasks: ReviewTasks, summary: CycleSummary) -> ScoredAccounts:
     owned = ctx.mapping.owned
     assert owned is not None
     summary.version = version.label
@@ -168,6 +166,7 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
     summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept
     if written.failed:
         summary.message = f"{len(written.failed)} record(s) failed to write and will be retried next run"
+    return scoring.accounts
 
 
 def _record(ctx: Context, summary: CycleSummary, finished: datetime, measured: _Measured) -> None:

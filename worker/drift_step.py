@@ -14,7 +14,7 @@ from sqlmodel import Session
 from worker.context import Context
 from worker.logs import get_logger
 from worker.monitor import DriftSettings, baseline_snapshot, monitor_store
-from worker.monitor.accounts import ScoredAccounts
+from worker.scoring import ScoredAccounts
 from worker.store import ReviewTask
 from worker.tasks import ReviewTasks, ensure_leadership_tasks, task_key
 from worker.versions import VersionInfo

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from worker.scorecard import Scorer
+from worker.scorecard import Scorecard, Scorer, ScoreResult
 from worker.store import Account, AccountScore, session_scope, upsert
 from worker.versions import VersionInfo
 
@@ -35,11 +35,26 @@ class TierChange:
     old_version: int | None = None
 
 
+@dataclass(frozen=True)
+class ScoredAccounts:
+    """Every live account scored with one scorecard; ``tier_of`` maps account id to tier."""
+
+    ids: list[str]
+    result: ScoreResult
+    tier_of: dict[str, str]
+
+    @classmethod
+    def of(cls, ids: list[str], result: ScoreResult) -> ScoredAccounts:
+        """Pair account ids with their scores."""
+        return cls(ids, result, dict(zip(ids, result.tiers.astype(str).tolist())))
+
+
 @dataclass
 class ScoringReport:
-    """What scoring produced."""
+    """What scoring produced; ``accounts`` is the scored batch, for drift and measurement."""
 
     version: int
+    accounts: ScoredAccounts
     scored: int = 0
     by_tier: dict[str, int] = field(default_factory=dict)
     changed: int = 0
@@ -74,7 +89,8 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
             select(AccountScore).where(AccountScore.connection == connection)).scalars()}
     result = Scorer(card).score(frame.columns, n=len(frame.ids))
     reasons = result.reasons()
-    report = ScoringReport(version=version.version, scored=len(frame.ids), by_tier=result.tier_counts())
+    report = ScoringReport(version=version.version, accounts=ScoredAccounts.of(frame.ids, result),
+                           scored=len(frame.ids), by_tier=result.tier_counts())
     for c, criterion in enumerate(card.criteria):
         report.missing_by_attribute[criterion.attribute] = int(result.missing[:, c].sum())
     rows: list[dict[str, Any]] = []
@@ -96,12 +112,17 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
     return report
 
 
+def score_accounts(engine: Engine, connection: str, scorecard: Scorecard) -> ScoredAccounts:
+    """Score every live account of ``connection`` with ``scorecard`` (nothing is stored)."""
+    with Session(engine) as session:
+        frame = load_accounts(session, connection, scorecard.attributes)
+    return ScoredAccounts.of(frame.ids, Scorer(scorecard).score(frame.columns, n=len(frame.ids)))
+
+
 def preview_change(engine: Engine, connection: str, version: VersionInfo) -> Counter[tuple[str | None, str]]:
     """Accounts per (current tier, tier under ``version``): what the next run will change if it is in force."""
-    card = version.scorecard
     with Session(engine) as session:
-        frame = load_accounts(session, connection, card.attributes)
         current = dict(session.execute(select(AccountScore.account_id, AccountScore.tier).where(
             AccountScore.connection == connection)).all())
-    result = Scorer(card).score(frame.columns, n=len(frame.ids))
-    return Counter((current.get(account_id), str(tier)) for account_id, tier in zip(frame.ids, result.tiers))
+    scored = score_accounts(engine, connection, version.scorecard)
+    return Counter((current.get(account_id), tier) for account_id, tier in scored.tier_of.items())

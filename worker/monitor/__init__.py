@@ -6,7 +6,6 @@ and losses inside the ICP, staleness against the review cadence). :func:`measure
 figures of the run's measurement event. :func:`assess_drift` and :func:`psi` are the pure parts.
 """
 
-from worker.monitor.accounts import ScoredAccounts, score_accounts
 from worker.monitor.baseline import (
     CriterionBins,
     Distribution,
@@ -30,6 +29,7 @@ from worker.monitor.measure import measure_store
 from worker.monitor.psi import histogram, psi, psi_reading
 from worker.monitor.settings import DriftSettings
 from worker.monitor.store import monitor_store, snapshot_store, version_age_days
+from worker.scoring import ScoredAccounts, score_accounts
 
 __all__ = [
     "ClosedDeals",

@@ -11,30 +11,11 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from worker.records import HEALTH_FIELDS
-from worker.scorecard import Scorecard, Scorer, ScoreResult
 from worker.scorecard.model import normalise_category
-from worker.scoring import load_accounts
 from worker.store import Account, Deal
 
 CLOSED = ("won", "lost")
 CHUNK = 1000
-
-
-@dataclass(frozen=True)
-class ScoredAccounts:
-    """Every live account scored with one scorecard; ``tier_of`` maps account id to tier."""
-
-    ids: list[str]
-    result: ScoreResult
-    tier_of: dict[str, str]
-
-
-def score_accounts(engine: Engine, connection: str, scorecard: Scorecard) -> ScoredAccounts:
-    """Score every live account of ``connection`` with ``scorecard`` (nothing is stored)."""
-    with Session(engine) as session:
-        frame = load_accounts(session, connection, scorecard.attributes)
-    result = Scorer(scorecard).score(frame.columns, n=len(frame.ids))
-    return ScoredAccounts(frame.ids, result, dict(zip(frame.ids, result.tiers.astype(str).tolist())))
 
 
 def health_known(health: Mapping[str, Any]) -> bool:

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from worker.monitor.accounts import DealRow, ScoredAccounts, account_health, churned, load_deals, score_accounts
+from worker.monitor.accounts import DealRow, account_health, churned, load_deals
 from worker.refine.stats import wilson_interval
 from worker.scorecard import ScoreResult
 from worker.scorecard.model import normalise_category
 from worker.scorecard.scorer import MISSING
+from worker.scoring import ScoredAccounts, score_accounts
 from worker.versions import VersionInfo
 
 WINDOW_DAYS = 90

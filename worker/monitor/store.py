@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from worker.monitor.accounts import ScoredAccounts, account_health, healthy, load_deals, score_accounts
+from worker.monitor.accounts import account_health, healthy, load_deals
 from worker.monitor.baseline import (
     baseline_from_evidence,
     baseline_snapshot,
@@ -17,6 +17,7 @@ from worker.monitor.baseline import (
 from worker.monitor.drift import ClosedDeals, DriftReport, assess_drift
 from worker.monitor.settings import DriftSettings
 from worker.scorecard import Scorecard
+from worker.scoring import ScoredAccounts, score_accounts
 from worker.versions import VersionInfo
 
 DAY_SECONDS = 86_400.0
