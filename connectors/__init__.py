@@ -4,22 +4,8 @@ Every connector implements :class:`connectors.base.Connector` and raises only th
 errors of :mod:`connectors.errors`, translated at its boundary.
 """
 
-from connectors.base import (
-    Connector,
-    FieldSpec,
-    OwnedFieldStatus,
-    PullRequest,
-    RawRecord,
-    TaskRequest,
-    WriteOutcome,
-)
-from connectors.errors import (
-    ConnectorError,
-    FatalError,
-    QuotaExhaustedError,
-    RetriableError,
-    SkippableError,
-)
+from connectors.base import Connector, FieldSpec, OwnedFieldStatus, PullRequest, RawRecord, TaskRequest, WriteOutcome
+from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError, RetriableError, SkippableError
 
 __all__ = [
     "Connector",

@@ -15,15 +15,7 @@ from sandbox.hubspot import DEFAULT_SEARCH_RESULT_CAP, HubSpotSandbox, Validatio
 from sandbox.ratelimit import DAILY, SECONDLY, TEN_SECONDLY, RateLimiter
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.server import Request, Response, SandboxServer
-from sandbox.world import (
-    PLANTED_TRUTH,
-    Account,
-    Deal,
-    Note,
-    Owner,
-    World,
-    generate_world,
-)
+from sandbox.world import PLANTED_TRUTH, Account, Deal, Note, Owner, World, generate_world
 
 __all__ = [
     "PLANTED_TRUTH",

@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from connectors.base import Connector
 from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import Credentials, SalesforceConnector, SalesforceSettings
+from worker.ingest.mapping import FieldMapping, load_mapping
 from worker.logs import REDACTOR, get_logger
-from worker.mapping import FieldMapping, load_mapping
+from worker.score.versions import Versions
 from worker.settings import ConfigError, ConnectionConfig, Settings, read_named_secret, read_secret
 from worker.store import make_engine, migrate
-from worker.versions import Versions
 
 log = get_logger("worker.context")
 

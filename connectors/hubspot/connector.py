@@ -18,9 +18,9 @@ from connectors.base import (
     WriteOutcome,
 )
 from connectors.errors import RetriableError
-from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.streams import STREAMS, SEARCH_CAP, SearchWindows, list_pages, parse_time
 from connectors.http import RetryPolicy
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.streams import SEARCH_CAP, STREAMS, SearchWindows, list_pages, parse_time
 
 BATCH_SIZE = 100
 ASSOCIATION_BATCH = 1000

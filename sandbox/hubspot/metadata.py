@@ -7,13 +7,7 @@ from typing import Any
 from sandbox._catalog import PIPELINES, Pipeline
 from sandbox.hubspot import errors
 from sandbox.hubspot.portal import ASSOCIATION_TYPES, SINGULAR, Portal
-from sandbox.hubspot.schema import (
-    FIELD_TYPES,
-    PROPERTY_TYPES,
-    GroupDef,
-    PropertyDef,
-    options,
-)
+from sandbox.hubspot.schema import FIELD_TYPES, PROPERTY_TYPES, GroupDef, PropertyDef, options
 from sandbox.hubspot.values import iso_ms
 from sandbox.server import Handler, Request, Response
 

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.errors import (
-    AuthenticationError,
-    FatalError,
-    QuotaExhaustedError,
-    RetriableError,
-    SkippableError,
-)
+from connectors.errors import AuthenticationError, FatalError, QuotaExhaustedError, RetriableError, SkippableError
 from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify
 
 

@@ -16,8 +16,9 @@ from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import Credentials, SalesforceConnector, SalesforceSettings
 from sandbox import SalesforceSandbox, start_hubspot_sandbox, start_salesforce_sandbox
 from worker.context import Context
-from worker.cycle import utcnow
-from worker.scorecard import load_scorecard
+from worker.govern.approval import approve_version
+from worker.operate.cycle import utcnow
+from worker.score.scorecard import load_scorecard
 from worker.settings import DEFAULT_CONFIG, ConnectionConfig, load_settings
 
 APPROVER = "leader@example.com"
@@ -165,4 +166,4 @@ def approve_starter(ctx: Context) -> None:
     """Approve the starter scorecard as the version in force."""
     card = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")
     version = ctx.versions.create(card, by="test", now=utcnow())
-    ctx.versions.approve(version.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")
+    approve_version(ctx.versions, version.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")

@@ -16,9 +16,9 @@ from sqlmodel import Session
 
 from tests.contract.harness import WORLD_NOW, CrmHarness, approve_starter
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.ingest.sync import Sync, stored_ids
+from worker.operate.cycle import run_cycle
 from worker.store import Account, Deal, SyncWatermark
-from worker.sync import Sync, stored_ids
 
 
 def sync(ctx: Context, crm: CrmHarness, at_offset_hours: float) -> dict[str, int]:

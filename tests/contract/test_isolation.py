@@ -6,7 +6,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from tests.contract.harness import approve_starter, hubspot_harness, make_context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 from worker.store import Account, AccountScore
 
 

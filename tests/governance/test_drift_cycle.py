@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from tests.contract.harness import WORLD_NOW, approve_starter, hubspot_harness, ready_context
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 from worker.settings import ReviewOptions
 from worker.store import Owner
 

@@ -12,11 +12,12 @@ from sqlmodel import Session
 from connectors.base import TaskRequest
 from tests.contract.harness import APPROVER, WORLD_NOW, HubSpotHarness, approve_starter, hubspot_harness, ready_context
 from worker.context import Context
-from worker.cycle import run_cycle, utcnow
-from worker.scorecard import load_scorecard, parse_scorecard
+from worker.govern.approval import approve_version
+from worker.govern.tasks import task_key
+from worker.operate.cycle import run_cycle, utcnow
+from worker.score.scorecard import load_scorecard, parse_scorecard
 from worker.settings import DEFAULT_CONFIG, ReviewOptions
 from worker.store import AccountScore, Owner, ReviewTask
-from worker.tasks import task_key
 
 
 @pytest.fixture
@@ -62,12 +63,12 @@ def test_approval_rescores_everything_and_rollback_restores(ctx: Context, hs: Hu
     run_cycle(ctx, hs.connector)
     first = {i: crm_values(hs, i) for i in hs.account_ids()}
     v2 = ctx.versions.create(variant_card(), by="revops", now=utcnow())  # type: ignore[arg-type]
-    ctx.versions.approve(v2.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")
+    approve_version(ctx.versions, v2.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")
     second = run_cycle(ctx, hs.connector)
     assert second.version == "v2" and second.written == 200
     assert all(crm_values(hs, i)["icp_scorecard_version"] == "v2" for i in hs.account_ids())
     assert any(crm_values(hs, i)["icp_fit_score"] != first[i]["icp_fit_score"] for i in hs.account_ids())
-    ctx.versions.approve(1, by=APPROVER, now=utcnow(), accept_risks=True, note="rollback")
+    approve_version(ctx.versions, 1, by=APPROVER, now=utcnow(), accept_risks=True, note="rollback")
     third = run_cycle(ctx, hs.connector)
     assert third.version == "v1" and third.written == 200
     assert {i: crm_values(hs, i) for i in hs.account_ids()} == first

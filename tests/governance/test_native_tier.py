@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from tests.contract.harness import WORLD_NOW, HubSpotHarness, approve_starter, hubspot_harness, make_context
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 from worker.settings import WritebackOptions
 
 NATIVE = "hs_ideal_customer_profile"

@@ -18,7 +18,7 @@ from tests.contract.harness import (
     ready_context,
 )
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 from worker.store import QuarantineRow, SyncWatermark, WrittenSnapshot
 
 UPDATE = "POST /crm/v3/objects/companies/batch/update"
@@ -120,7 +120,7 @@ def test_search_cap_rewindows_without_losing_or_looping(engine: Engine) -> None:
     """With a small search cap, a burst of identical timestamps is walked by id and read exactly once."""
     with hubspot_harness(accounts=700, search_cap=400) as harness:
         context = make_context(engine)
-        from worker.sync import Sync
+        from worker.ingest.sync import Sync
 
         start = WORLD_NOW + timedelta(hours=2)
         harness.set_clock(start)

@@ -20,9 +20,9 @@ from tests.monitor.world import (
     tiers_of,
     top_tier_loses,
 )
+from worker.ingest.records import AccountRecord, DealRecord
 from worker.monitor import measure_store, monitor_store, snapshot_store
 from worker.monitor.baseline import SNAPSHOT
-from worker.records import AccountRecord, DealRecord
 from worker.store import Deal, session_scope
 
 MEASURED_AT = datetime(2025, 7, 31, tzinfo=UTC)

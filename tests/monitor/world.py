@@ -12,12 +12,13 @@ import numpy as np
 from sqlalchemy import Engine
 
 from tests.refine.planted import planted_analysis, planted_crm
+from worker.govern.approval import approve_version
+from worker.ingest.records import AccountRecord, DealRecord
 from worker.monitor import baseline_snapshot, measure_store, monitor_store
-from worker.records import AccountRecord, DealRecord
 from worker.refine.synthetic import SyntheticCRM, generate
-from worker.scorecard import Scorecard, Scorer, parse_scorecard
+from worker.score.scorecard import Scorecard, Scorer, parse_scorecard
+from worker.score.versions import VersionInfo, Versions
 from worker.store import Account, Deal, MeasurementEvent, Run, session_scope
-from worker.versions import VersionInfo, Versions
 
 CONNECTION = "main"
 APPROVED_AT = datetime(2025, 7, 1, tzinfo=UTC)
@@ -115,7 +116,7 @@ def approve_evidence_version(engine: Engine, connection: str = CONNECTION) -> Ve
     versions = Versions(engine, connection, ["ceo@example.com"])
     created = versions.create(planned.scorecard, by="refine", now=APPROVED_AT - timedelta(days=3),
                               evidence=planned.evidence)
-    return versions.approve(created.version, by="ceo@example.com", now=APPROVED_AT)
+    return approve_version(versions, created.version, by="ceo@example.com", now=APPROVED_AT)
 
 
 def record_nights(engine: Engine, version: VersionInfo, nights: int, connection: str = CONNECTION) -> None:

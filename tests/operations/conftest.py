@@ -19,15 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from connectors.base import (
-    Connector,
-    FieldSpec,
-    OwnedFieldStatus,
-    Page,
-    PullRequest,
-    TaskRequest,
-    WriteOutcome,
-)
+from connectors.base import Connector, FieldSpec, OwnedFieldStatus, Page, PullRequest, TaskRequest, WriteOutcome
 from worker.context import Context
 from worker.settings import Settings, load_settings
 

@@ -10,8 +10,8 @@ import sys
 import time
 from datetime import timedelta
 
-from worker.locks import LockHeld, acquire_run_lock
 from worker.logs import configure_logging
+from worker.operate.locks import LockHeld, acquire_run_lock
 from worker.store import make_engine
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tests.operations.conftest import settings_for, write_config
 from worker.cli import app
-from worker.health import check_health, expected_window
+from worker.operate.health import check_health, expected_window
 from worker.settings import ScheduleOptions
 from worker.store import Run, make_engine, session_scope
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.operations.conftest import ICP, spawn, write_config
-from worker.locks import LockHeld, acquire_run_lock
+from worker.operate.locks import LockHeld, acquire_run_lock
 from worker.store import Run, make_engine, migrate, session_scope
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from worker.locks import HeldLock, LockHeld, acquire_run_lock, lock_key
+from worker.operate.locks import HeldLock, LockHeld, acquire_run_lock, lock_key
 from worker.store import RunLock, make_engine, migrate, session_scope
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from connectors.errors import FatalError
 from tests.operations.conftest import FakeConnector, context_for
 from worker.logs import REDACTOR, configure_logging, get_logger
-from worker.scheduler import run_locked_cycle
+from worker.operate.scheduler import run_locked_cycle
 
 CANARY = "pat-na1-00000000-1111-2222-3333-444444444444"
 

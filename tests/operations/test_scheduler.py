@@ -19,10 +19,10 @@ from structlog.testing import capture_logs
 
 from connectors.errors import FatalError
 from tests.operations.conftest import ICP, FakeConnector, context_for, settings_for, spawn, write_config
-from worker import scheduler
 from worker.context import Context
-from worker.locks import acquire_run_lock
-from worker.scheduler import (
+from worker.operate import scheduler
+from worker.operate.locks import acquire_run_lock
+from worker.operate.scheduler import (
     SKIPPED,
     build_scheduler,
     connection_job,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
 from worker.refine.synthetic import PlantedTruth, SyntheticCRM, generate
-from worker.scorecard import Scorecard, load_scorecard
+from worker.score.scorecard import Scorecard, load_scorecard
 
 TRUTH = PlantedTruth()
 STARTER = Path(__file__).resolve().parents[2] / "config" / "starter-scorecard.yaml"

@@ -34,7 +34,7 @@ def test_missing_attribute_is_not_backed(analysis: Analysis) -> None:
     from worker.refine.alignment import alignment
     from worker.refine.cohorts import assign_cohorts, build_target
     from worker.refine.outcomes import Outcomes
-    from worker.scorecard import parse_scorecard
+    from worker.score.scorecard import parse_scorecard
 
     card = parse_scorecard(
         {

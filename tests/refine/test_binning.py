@@ -10,7 +10,7 @@ from worker.refine import RefineSettings
 from worker.refine.binning import fit_binning, quantile_edges
 from worker.refine.dataset import infer_column
 from worker.refine.text import number_for
-from worker.scorecard.scorer import match_bins
+from worker.score.scorecard.scorer import match_bins
 
 
 def _numeric(values: np.ndarray, name: str = "x"):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from worker.records import AccountRecord, DealRecord
+from worker.ingest.records import AccountRecord, DealRecord
 from worker.refine import RefinementInput, RefineSettings
 from worker.refine.columns import analysable
 from worker.refine.dataset import infer_column

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.refine.planted import planted_crm, starter_card
-from worker.records import AccountRecord, DealRecord
+from worker.ingest.records import AccountRecord, DealRecord
 from worker.refine import RefinementInput, RefineSettings, assess_readiness, refine
 from worker.refine.brief import render_brief
 

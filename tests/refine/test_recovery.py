@@ -7,7 +7,7 @@ import pytest
 
 from tests.refine.planted import TRUTH, planted_analysis, planted_crm, planted_input, selected
 from worker.refine import Analysis
-from worker.scorecard import Scorer
+from worker.score.scorecard import Scorer
 
 FALSE_DISCOVERY_SEEDS = range(20)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.records import AccountRecord, DealRecord
+from worker.ingest.records import AccountRecord, DealRecord
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
 
 world_module = pytest.importorskip("sandbox.world")

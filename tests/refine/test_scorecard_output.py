@@ -8,7 +8,7 @@ import numpy as np
 
 from tests.refine.planted import planted_analysis, planted_input
 from worker.refine import Analysis
-from worker.scorecard import Scorer, dump_scorecard, load_scorecard, parse_scorecard
+from worker.score.scorecard import Scorer, dump_scorecard, load_scorecard, parse_scorecard
 
 
 def test_points_are_integers_and_the_range_is_0_to_100(analysis: Analysis) -> None:

@@ -15,7 +15,7 @@ from connectors.salesforce import Credentials, SalesforceConnector
 from tests.contract.harness import WORLD_NOW, SalesforceHarness, make_context, salesforce_settings
 from tests.salesforce.conftest import DEPLOY, LIMITS, TOKEN
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 from worker.settings import ConfigError, ConnectionConfig, load_settings
 
 

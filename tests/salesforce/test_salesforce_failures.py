@@ -20,7 +20,7 @@ from tests.contract.harness import (
 )
 from tests.salesforce.conftest import DEPLOY, JOBS, LIMITS, QUERY
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 from worker.store import QuarantineRow, SyncWatermark, WrittenSnapshot
 
 

@@ -11,7 +11,7 @@ from connectors.base import TaskRequest
 from tests.contract.harness import WORLD_NOW, SalesforceHarness, make_context
 from tests.salesforce.conftest import DEPLOY
 from worker.context import Context
-from worker.cycle import run_cycle
+from worker.operate.cycle import run_cycle
 
 KEY = "Task.ICP_Review_Key__c"
 

@@ -13,8 +13,8 @@ from connectors.errors import FatalError
 from connectors.salesforce.streams import NextRecordsUrlPaginator, window_soql, windows
 from tests.contract.harness import WORLD_NOW, SalesforceHarness
 from worker.context import Context
+from worker.ingest.sync import Sync
 from worker.store import Account, Deal, EvidenceNoteRow, SyncWatermark
-from worker.sync import Sync
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

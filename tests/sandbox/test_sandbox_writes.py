@@ -16,10 +16,7 @@ from hubspot.crm.companies import (
     BatchResponseSimplePublicObjectWithErrors,
 )
 from hubspot.crm.companies.exceptions import ApiException
-from hubspot.crm.objects.tasks import (
-    PublicObjectSearchRequest,
-    SimplePublicObjectInputForCreate,
-)
+from hubspot.crm.objects.tasks import PublicObjectSearchRequest, SimplePublicObjectInputForCreate
 
 from sandbox import HubSpotSandbox, ValidationFailed
 

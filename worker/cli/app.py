@@ -10,7 +10,7 @@ from rich.table import Table
 
 from worker.cli import governance, monitoring, operations, refinement
 from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, print_json, settings_of
-from worker.cycle import OK, CycleSummary
+from worker.operate.cycle import OK, CycleSummary
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="ICP Worker: keeps your Ideal Customer Profile honest against HubSpot or Salesforce.")
@@ -85,7 +85,7 @@ def run(
                                          "review cadence is due (as the scheduled worker does).")] = True,
 ) -> None:
     """Run the nightly cycle once: sync, score with the approved version, write back what changed."""
-    from worker.scheduler import SKIPPED, refine_if_due, run_locked_cycle, stop_on_signals
+    from worker.operate.scheduler import SKIPPED, refine_if_due, run_locked_cycle, stop_on_signals
 
     del once
     context = context_of(ctx)
@@ -111,7 +111,7 @@ def demo(
     crm: Annotated[str, typer.Option(help="Which sandbox CRM: hubspot or salesforce.")] = "hubspot",
 ) -> None:
     """The whole nightly cycle against the built-in sandbox CRM, no credentials needed."""
-    from worker.demo import DemoCrm, run_demo
+    from worker.operate.demo import DemoCrm, run_demo
 
     settings_of(ctx)
     if crm not in ("hubspot", "salesforce"):
@@ -139,7 +139,7 @@ def bench_scoring(
     accounts: Annotated[int, typer.Option(help="Accounts to score.")] = 1_000_000,
 ) -> None:
     """Vectorised scoring speed and memory on generated accounts (prints figures)."""
-    from worker.bench import scoring_benchmark
+    from worker.bench.scoring import scoring_benchmark
 
     scoring_benchmark(accounts, console)
 
@@ -149,7 +149,7 @@ def bench_refine(
     deals: Annotated[int, typer.Option(help="Closed deals to analyse.")] = 100_000,
 ) -> None:
     """Refinement speed on generated closed deals: input building, analysis, brief (prints figures)."""
-    from worker.refine.bench import main as refine_benchmark
+    from worker.bench.refine import main as refine_benchmark
 
     raise typer.Exit(refine_benchmark([str(deals)]))
 

@@ -16,12 +16,12 @@ from rich.console import Console
 
 from connectors.errors import ConnectorError
 from worker.context import Context
+from worker.ingest.mapping import MappingError
 from worker.logs import configure_logging
-from worker.mapping import MappingError
-from worker.scorecard import ScorecardError
+from worker.score.scorecard import ScorecardError
+from worker.score.versions import GovernanceError
 from worker.settings import ConfigError, Settings, load_settings
 from worker.store import StoreError
-from worker.versions import GovernanceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 console = Console()

@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from worker.cli.common import console, context_of, guarded, now, print_json
-from worker.scorecard import load_scorecard
-from worker.scoring import preview_change
+from worker.govern.approval import approve_version
+from worker.score.scorecard import load_scorecard
+from worker.score.scoring import preview_change
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +59,7 @@ def approve(
 ) -> None:
     """Approve a version: the next nightly run rescores every account with it."""
     context = context_of(ctx)
-    info = guarded(lambda: context.versions.approve(version, by=by, now=now(), note=note,
+    info = guarded(lambda: approve_version(context.versions, version, by=by, now=now(), note=note,
                                                      accept_risks=accept_risks))
     console.print(f"{info.label} approved by {info.decided_by}; the next run rescores every account with it")
     print_preview(preview_change(context.engine, context.name, info))

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from worker.cli.common import EXIT_FAILED, Options, console, guarded, now, print_json, settings_of
-from worker.health import HealthReport, check_health
-from worker.scheduler import serve
+from worker.operate.health import HealthReport, check_health
+from worker.operate.scheduler import serve
 
 ConnectionOption = Annotated[str | None, typer.Option("--connection", help="Only this configured connection.")]
 

@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from worker.cli.common import EXIT_FAILED, console, context_of, fail, guarded, now, print_json
-from worker.csv_import import CsvImport, load_csv_mapping
-from worker.refine_job import read_brief, run_refinement
-from worker.score_file import score_file
-from worker.scorecard.diff import diff_scorecards
+from worker.govern.proposals import read_brief, run_refinement
+from worker.ingest.csv_import import CsvImport, load_csv_mapping
+from worker.score.score_file import score_file
+from worker.score.scorecard.diff import diff_scorecards
 
 import_app = typer.Typer(no_args_is_help=True, help="Import evidence from files.")
 

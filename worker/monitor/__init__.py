@@ -29,7 +29,6 @@ from worker.monitor.measure import measure_store
 from worker.monitor.psi import histogram, psi, psi_reading
 from worker.monitor.settings import DriftSettings
 from worker.monitor.store import monitor_store, snapshot_store, version_age_days
-from worker.scoring import ScoredAccounts, score_accounts
 
 __all__ = [
     "ClosedDeals",
@@ -40,7 +39,6 @@ __all__ = [
     "DriftSettings",
     "OutsideIcp",
     "RateCheck",
-    "ScoredAccounts",
     "Stability",
     "TierExpectation",
     "TierOutcome",
@@ -54,7 +52,6 @@ __all__ = [
     "monitor_store",
     "psi",
     "psi_reading",
-    "score_accounts",
     "snapshot_store",
     "version_age_days",
 ]

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from worker.records import HEALTH_FIELDS
-from worker.scorecard.model import normalise_category
+from worker.ingest.records import HEALTH_FIELDS
+from worker.score.scorecard.model import normalise_category
 from worker.store import Account, Deal
 
 CLOSED = ("won", "lost")

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from worker.monitor.psi import SCORE_EDGES, histogram
-from worker.scorecard import Scorecard, ScoreResult
-from worker.scorecard.scorer import MISSING
+from worker.score.scorecard import Scorecard, ScoreResult
+from worker.score.scorecard.scorer import MISSING
 
 SNAPSHOT = "approval snapshot"
 IMPACT = "refinement impact preview"

@@ -18,11 +18,11 @@ from sqlalchemy import Engine
 
 from worker.monitor.accounts import DealRow, account_health, churned, load_deals
 from worker.refine.stats import wilson_interval
-from worker.scorecard import ScoreResult
-from worker.scorecard.model import normalise_category
-from worker.scorecard.scorer import MISSING
-from worker.scoring import ScoredAccounts, score_accounts
-from worker.versions import VersionInfo
+from worker.score.scorecard import ScoreResult
+from worker.score.scorecard.model import normalise_category
+from worker.score.scorecard.scorer import MISSING
+from worker.score.scoring import ScoredAccounts, score_accounts
+from worker.score.versions import VersionInfo
 
 WINDOW_DAYS = 90
 TOP_REASONS = 5

@@ -16,9 +16,9 @@ from worker.monitor.baseline import (
 )
 from worker.monitor.drift import ClosedDeals, DriftReport, assess_drift
 from worker.monitor.settings import DriftSettings
-from worker.scorecard import Scorecard
-from worker.scoring import ScoredAccounts, score_accounts
-from worker.versions import VersionInfo
+from worker.score.scorecard import Scorecard
+from worker.score.scoring import ScoredAccounts, score_accounts
+from worker.score.versions import VersionInfo
 
 DAY_SECONDS = 86_400.0
 

@@ -34,9 +34,9 @@ from worker.refine.stats import (
     information_value,
     two_proportion_pvalue,
 )
-from worker.scorecard import Scorecard
-from worker.scorecard.model import Criterion, Exclusion
-from worker.scorecard.scorer import MISSING, match_bins
+from worker.score.scorecard import Scorecard
+from worker.score.scorecard.model import Criterion, Exclusion
+from worker.score.scorecard.scorer import MISSING, match_bins
 
 
 @dataclass(frozen=True)

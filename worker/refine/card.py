@@ -10,7 +10,7 @@ from worker.refine.criteria import BinStats, CriterionResult
 from worker.refine.exclusions import ExclusionResult, describe_effect
 from worker.refine.settings import RefineSettings
 from worker.refine.text import slug, title
-from worker.scorecard.model import Dimension, Scorecard, ScorecardKind, parse_scorecard
+from worker.score.scorecard.model import Dimension, Scorecard, ScorecardKind, parse_scorecard
 
 DIMENSION_HINTS: tuple[tuple[Dimension, tuple[str, ...]], ...] = (
     (

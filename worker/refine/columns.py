@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from worker.records import HEALTH_FIELDS
+from worker.ingest.records import HEALTH_FIELDS
 from worker.refine.dataset import Column
 from worker.refine.settings import RefineSettings
 

@@ -19,8 +19,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from worker.records import HEALTH_FIELDS, AccountRecord, DealRecord, EvidenceNote
-from worker.scorecard.model import normalise_category
+from worker.ingest.records import HEALTH_FIELDS, AccountRecord, DealRecord, EvidenceNote
+from worker.score.scorecard.model import normalise_category
 
 ColumnKind = Literal["numeric", "categorical", "date"]
 FloatArray = npt.NDArray[np.float64]
@@ -63,7 +63,7 @@ class Column:
 
 @dataclass(frozen=True)
 class HealthColumns:
-    """Customer-health fields per row (see :data:`worker.records.HEALTH_FIELDS`)."""
+    """Customer-health fields per row (see :data:`worker.ingest.records.HEALTH_FIELDS`)."""
 
     retention_status: ObjectArray
     churned: npt.NDArray[np.bool_]

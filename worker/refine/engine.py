@@ -30,7 +30,7 @@ from worker.refine.serialize import to_plain
 from worker.refine.settings import RefineSettings
 from worker.refine.triggers import TriggerResult, find_triggers
 from worker.refine.validation import Validation, validate
-from worker.scorecard import Scorecard, Scorer, ScoreResult
+from worker.score.scorecard import Scorecard, Scorer, ScoreResult
 
 Status = Literal["proposed", "no_lift", "stopped", "hypothesis"]
 RARE_VALUE_GAP = 0.1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from worker.refine.dataset import Population
-from worker.scorecard import Scorecard, Scorer
+from worker.score.scorecard import Scorecard, Scorer
 
 UNSCORED = "unscored"
 

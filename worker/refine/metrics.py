@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.refine.stats import auc_delong, ks_statistic, wilson_interval
-from worker.scorecard.model import Scorecard
+from worker.score.scorecard.model import Scorecard
 
 BoolArray = npt.NDArray[np.bool_]
 HISTOGRAM_WIDTH = 10

@@ -21,7 +21,7 @@ from worker.refine.exclusions import ExclusionResult, find_exclusions
 from worker.refine.fitting import ModelFit, fit_logistic, scale_points
 from worker.refine.outcomes import Outcomes
 from worker.refine.settings import RefineSettings
-from worker.scorecard.model import Scorecard, ScorecardKind
+from worker.score.scorecard.model import Scorecard, ScorecardKind
 
 IntArray = npt.NDArray[np.int64]
 

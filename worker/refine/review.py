@@ -15,7 +15,7 @@ from worker.refine.cohorts import Cohorts
 from worker.refine.dataset import RefinementInput
 from worker.refine.readiness import is_generic_loss_reason
 from worker.refine.settings import RefineSettings
-from worker.scorecard import ScoreResult
+from worker.score.scorecard import ScoreResult
 
 LostKind = Literal[
     "wrong_fit",

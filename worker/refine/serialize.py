@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from worker.scorecard import Scorecard
+from worker.score.scorecard import Scorecard
 
 
 def to_plain(value: Any) -> Any:

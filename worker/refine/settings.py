@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from worker.scorecard.model import Dimension
+from worker.score.scorecard.model import Dimension
 
 Target = Literal["good_customer", "won"]
 Monotonic = Literal["ascending", "descending", "auto"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from worker.records import AccountRecord, DealRecord, EvidenceNote, Outcome
+from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, Outcome
 
 INDUSTRIES = (
     "COMPUTER_SOFTWARE",

@@ -26,7 +26,7 @@ from worker.refine.metrics import ScoreMetrics, score_metrics
 from worker.refine.outcomes import Outcomes
 from worker.refine.proposal import fit_card
 from worker.refine.settings import RefineSettings
-from worker.scorecard import Scorecard, Scorer
+from worker.score.scorecard import Scorecard, Scorer
 
 IntArray = npt.NDArray[np.int64]
 Method = Literal["out_of_time", "repeated_kfold"]

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from worker.monitor.store import in_force_since, version_age_days
+from worker.score.versions import VersionInfo, Versions
 from worker.store import MeasurementEvent, Run
-from worker.versions import VersionInfo, Versions
 
 STATUS_KEYS = ("connection", "generated_at", "version", "runs", "tiers", "measurements", "drift", "psi_history")
 """The top-level keys of :func:`status_data`, always present."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-
 from sqlalchemy.dialects import postgresql
 
 import worker.store.types
+
 revision = '0001'
 down_revision = None
 branch_labels = None

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (``icp bench ...``); they are not timed tests."""

@@ -1,0 +1,172 @@
+"""The sync loop: pull each object incrementally, normalise, store rows and watermark together.
+
+Ordered pages (ascending incremental pulls) checkpoint the watermark after every
+page, in the same transaction as the page's rows. Unordered pages (full pulls by
+id) store their rows as they come but promote the watermark only with the last
+page, so a crash mid-pull re-reads rather than skips.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from connectors.base import Connector, ObjectType, Page, PullRequest, RawRecord
+from worker.ingest.mapping import FieldMapping, Normaliser
+from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, OwnerRecord, Quarantined
+from worker.ingest.watermark import Watermark
+from worker.logs import get_logger
+from worker.store import Account, Deal, EvidenceNoteRow, Owner, QuarantineRow, SyncWatermark, session_scope, upsert
+
+OBJECT_ORDER: tuple[ObjectType, ...] = ("owners", "accounts", "deals", "notes")
+PROGRESS_EVERY = 5_000
+log = get_logger("worker.ingest.sync")
+
+
+@dataclass
+class SyncReport:
+    """What a sync pulled, stored and quarantined, by object."""
+
+    pulled: Counter[str] = field(default_factory=Counter)
+    stored: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
+
+
+def load_watermark(session: Session, connection: str, object_type: str, cursor: str) -> Watermark:
+    """The saved watermark of an object, or an initial one."""
+    row = session.get(SyncWatermark, (connection, object_type))
+    if row is None:
+        return Watermark(cursor)
+    return Watermark(row.cursor_field, row.value, frozenset(row.ids_at_value))
+
+
+def save_watermark(session: Session, connection: str, object_type: str, mark: Watermark, run_id: str,
+                   now: datetime) -> None:
+    """Store a watermark (in the caller's transaction)."""
+    upsert(session, SyncWatermark, [{
+        "connection": connection, "object_type": object_type, "cursor_field": mark.cursor_field,
+        "value": mark.value, "ids_at_value": sorted(mark.ids_at_value), "updated_at": now, "run_id": run_id,
+    }])
+
+
+def _with_last_flag(pages: Iterable[Page]) -> Iterator[tuple[Page, bool]]:
+    iterator = iter(pages)
+    current = next(iterator, None)
+    while current is not None:
+        following = next(iterator, None)
+        yield current, following is None
+        current = following
+
+
+class Sync:
+    """Pulls one connection's objects into the store."""
+
+    def __init__(self, engine: Engine, connection: str, connector: Connector, mapping: FieldMapping,
+                 run_id: str) -> None:
+        self.engine, self.connection, self.connector = engine, connection, connector
+        self.mapping, self.run_id = mapping, run_id
+        self.normaliser = Normaliser(mapping)
+        self.report = SyncReport()
+
+    def run(self, started_at: datetime, objects: Iterable[ObjectType] = OBJECT_ORDER) -> SyncReport:
+        """Pull every object; the watermark never passes ``started_at``."""
+        for object_type in objects:
+            self.pull(object_type, started_at)
+        return self.report
+
+    def _properties(self, object_type: ObjectType) -> list[str]:
+        return {"accounts": self.mapping.account_properties, "deals": self.mapping.deal_properties,
+                "notes": self.mapping.note_properties}.get(object_type, list)()
+
+    def pull(self, object_type: ObjectType, started_at: datetime) -> None:
+        """Pull one object from its watermark up to the run start."""
+        with Session(self.engine) as session:
+            mark = load_watermark(session, self.connection, object_type, "modified_at")
+        full = object_type == "owners" or mark.is_initial
+        request = PullRequest(object_type, self._properties(object_type), until=started_at,
+                              since=None if full else mark.value)
+        log.info("sync.start", object=object_type, mode="full" if full else "incremental",
+                 since=mark.value.isoformat() if mark.value else None)
+        for page, last in _with_last_flag(self.connector.pull(request)):
+            records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
+            mark = mark.advance(records)
+            checkpoint = (page.ordered or last) and object_type != "owners"
+            self._store(object_type, records, mark.capped(started_at) if checkpoint else None, started_at)
+            self._progress(object_type, len(records))
+        log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
+                 quarantined=self.report.quarantined[object_type])
+
+    def _progress(self, object_type: str, count: int) -> None:
+        before = self.report.pulled[object_type]
+        self.report.pulled[object_type] += count
+        if before // PROGRESS_EVERY != self.report.pulled[object_type] // PROGRESS_EVERY:
+            log.info("sync.progress", object=object_type, pulled=self.report.pulled[object_type])
+
+    def _store(self, object_type: ObjectType, records: list[RawRecord], mark: Watermark | None,
+               now: datetime) -> None:
+        rows, bad = self._normalise(object_type, records, now)
+        with session_scope(self.engine) as session:
+            model = {"owners": Owner, "accounts": Account, "deals": Deal, "notes": EvidenceNoteRow}[object_type]
+            upsert(session, model, rows)
+            for q in bad:
+                session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type=q.object_type,
+                                          record_id=q.record_id, field=q.field, reason=q.reason, raw=q.raw, at=now))
+            if mark is not None:
+                save_watermark(session, self.connection, object_type, mark, self.run_id, now)
+        self.report.stored[object_type] += len(rows)
+        self.report.quarantined[object_type] += len(bad)
+        for q in bad:
+            log.warning("record.quarantined", object=q.object_type, record=q.record_id, field=q.field,
+                        reason=q.reason)
+
+    def _normalise(self, object_type: ObjectType, records: list[RawRecord],
+                   now: datetime) -> tuple[list[dict[str, Any]], list[Quarantined]]:
+        rows: list[dict[str, Any]] = []
+        bad: list[Quarantined] = []
+        convert = {"owners": self.normaliser.owner, "accounts": self.normaliser.account,
+                   "deals": self.normaliser.deal, "notes": self.normaliser.note}[object_type]
+        for record in records:
+            result = convert(record)
+            if isinstance(result, Quarantined):
+                bad.append(result)
+            else:
+                rows.append(row_of(self.connection, result, now))
+        return rows, bad
+
+
+def row_of(connection: str, record: AccountRecord | DealRecord | EvidenceNote | OwnerRecord,
+           now: datetime) -> dict[str, Any]:
+    """The store row of a canonical record."""
+    base: dict[str, Any] = {"connection": connection}
+    if isinstance(record, AccountRecord):
+        return base | {"id": record.id, "name": record.name, "owner_id": record.owner_id,
+                       "modified_at": record.modified_at, "attributes": record.attributes, "health": record.health,
+                       "override_score": record.override_score, "override_reason": record.override_reason,
+                       "owned_values": record.owned_values, "raw": record.raw, "deleted": record.deleted,
+                       "synced_at": now}
+    if isinstance(record, DealRecord):
+        return base | {"id": record.id, "account_id": record.account_id, "owner_id": record.owner_id,
+                       "outcome": record.outcome, "amount": record.amount, "created_at": record.created_at,
+                       "closed_at": record.closed_at, "modified_at": record.modified_at, "stage": record.stage,
+                       "pipeline": record.pipeline, "loss_reason": record.loss_reason,
+                       "competitor": record.competitor, "lead_source": record.lead_source,
+                       "attributes": record.attributes, "raw": record.raw, "deleted": record.deleted,
+                       "synced_at": now}
+    if isinstance(record, EvidenceNote):
+        return base | {"id": record.id, "account_id": record.account_id, "deal_id": record.deal_id,
+                       "kind": record.kind, "author": record.author, "created_at": record.created_at,
+                       "text": record.text, "source": record.source}
+    return base | {"id": record.id, "email": record.email, "name": record.name, "active": record.active,
+                   "raw": record.raw}
+
+
+def stored_ids(engine: Engine, connection: str, model: Any) -> list[str]:
+    """Ids of one table's rows for a connection (tests and reports)."""
+    with Session(engine) as session:
+        return list(session.execute(select(model.id).where(model.connection == connection)).scalars())

@@ -1,0 +1,189 @@
+"""The nightly cycle: sync → score with the approved version → write back what changed.
+
+One call, one run row, one measurement event. A run stops cleanly (keeping every
+saved watermark and snapshot) when the CRM's daily quota is used up, and fails
+with a clear message on fatal errors; either way the run is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import Connector
+from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
+from worker.context import Context
+from worker.govern.tasks import ReviewTasks, ensure_leadership_tasks
+from worker.ingest.sync import Sync
+from worker.logs import bind_run, get_logger
+from worker.monitor import measure_store
+from worker.operate.drift_step import check_drift
+from worker.score.scoring import ScoredAccounts, score_store
+from worker.score.versions import VersionInfo
+from worker.store import MeasurementEvent, Run, session_scope
+from worker.writeback.writer import WriteBack
+
+log = get_logger("worker.operate.cycle")
+OK, STOPPED, FAILED = "ok", "stopped", "failed"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC, to the millisecond."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=(now.microsecond // 1000) * 1000)
+
+
+@dataclass
+class CycleSummary:
+    """The one-object summary of a nightly cycle (``icp run --json``)."""
+
+    run_id: str
+    connection: str
+    status: str = OK
+    message: str | None = None
+    started_at: str = ""
+    duration_seconds: float = 0.0
+    version: str | None = None
+    pulled: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    scored: int = 0
+    scored_by_tier: dict[str, int] = field(default_factory=dict)
+    tier_changes: int = 0
+    written: int = 0
+    unchanged: int = 0
+    write_failures: int = 0
+    write_capped: int = 0
+    overrides: int = 0
+    native_tier_kept: int = 0
+    tasks_created: int = 0
+    tasks_capped: int = 0
+    tasks_unassigned: list[str] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    api_calls_total: int = 0
+    drift: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class _Measured:
+    """What the cycle scored, for the measurement event."""
+
+    version: VersionInfo | None = None
+    scored: ScoredAccounts | None = None
+
+
+def run_cycle(ctx: Context, connector: Connector | None = None,
+              clock: Callable[[], datetime] = utcnow) -> CycleSummary:
+    """Run one nightly cycle for ``ctx``'s connection and record it."""
+    run_id = uuid.uuid4().hex[:16]
+    started, t0 = clock(), time.perf_counter()
+    summary = CycleSummary(run_id=run_id, connection=ctx.name, started_at=started.isoformat())
+    with session_scope(ctx.engine) as session:
+        session.add(Run(id=run_id, connection=ctx.name, kind="cycle", status="running", started_at=started))
+    own_connector = connector is None
+    measured = _Measured()
+    with bind_run(run_id=run_id, connection=ctx.name):
+        log.info("cycle.start")
+        try:
+            connector = connector or ctx.connector()
+            _cycle(ctx, connector, run_id, started, summary, measured)
+        except QuotaExhaustedError as exc:
+            summary.status, summary.message = STOPPED, f"stopped cleanly, state kept: {exc}"
+        except (FatalError, ConnectorError) as exc:
+            summary.status, summary.message = FAILED, str(exc)
+        except Exception as exc:
+            summary.status, summary.message = FAILED, f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if connector is not None:
+                summary.api_calls = dict(sorted(connector.calls.items()))
+                summary.api_calls_total = sum(connector.calls.values())
+                if own_connector:
+                    connector.close()
+            summary.duration_seconds = round(time.perf_counter() - t0, 3)
+            _record(ctx, summary, clock(), measured)
+            log.info("cycle.end", status=summary.status, message=summary.message,
+                     duration_seconds=summary.duration_seconds, written=summary.written)
+    return summary
+
+
+def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, summary: CycleSummary,
+           measured: _Measured) -> None:
+    owned = ctx.mapping.owned
+    assert owned is not None
+    status = connector.check_fields(owned.specs())
+    if not status.ok:
+        raise FatalError(f"owned CRM fields missing: {', '.join(status.missing)}. {status.how_to_fix}")
+    with bind_run(phase="sync"):
+        report = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id).run(started)
+    summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
+    tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id)
+    version: VersionInfo | None = None
+    try:
+        with bind_run(phase="tasks"):
+            ensure_leadership_tasks(tasks, ctx.versions.list(), started)
+        version = ctx.versions.in_force()
+        if version is not None:
+            scored = _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
+            measured.version, measured.scored = version, scored
+            with bind_run(phase="monitor"):
+                summary.drift = check_drift(ctx, tasks, version, scored, started)
+    finally:
+        summary.tasks_created, summary.tasks_capped = tasks.report.created, tasks.report.capped
+        summary.tasks_unassigned = tasks.report.unassigned
+    if version is None:
+        summary.message = "no approved scorecard version: nothing scored or written (approve one with `icp approve`)"
+        log.warning("cycle.no_approved_version")
+
+
+def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: datetime, version: VersionInfo,
+                     tasks: ReviewTasks, summary: CycleSummary) -> ScoredAccounts:
+    owned = ctx.mapping.owned
+    assert owned is not None
+    summary.version = version.label
+    with bind_run(phase="score", version=version.label):
+        scoring = score_store(ctx.engine, ctx.name, version, started)
+        log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
+    summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
+    summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])
+    with bind_run(phase="tasks"):
+        same_version = [c for c in scoring.tier_changes if c.old_version == version.version]
+        tasks.tier_changes(same_version, version.scorecard.tiers, version, started)
+    with bind_run(phase="write"):
+        native = ctx.mapping.native_tier if ctx.config.writeback.mirror_native_tier else None
+        writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,
+                           native)
+        written = writer.run(version.scorecard, version.label, started)
+    summary.written, summary.unchanged = written.written, written.unchanged
+    summary.write_failures, summary.write_capped = len(written.failed), written.capped
+    summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept
+    if written.failed:
+        summary.message = f"{len(written.failed)} record(s) failed to write and will be retried next run"
+    return scoring.accounts
+
+
+def _record(ctx: Context, summary: CycleSummary, finished: datetime, measured: _Measured) -> None:
+    counts = {"pulled": summary.pulled, "scored": summary.scored, "written": summary.written,
+              "skipped": summary.unchanged, "quarantined": summary.quarantined, "tasks": summary.tasks_created,
+              "write_failures": summary.write_failures}
+    try:
+        figures = measure_store(ctx.engine, ctx.name, measured.version, counts, finished, scored=measured.scored)
+    except Exception as exc:  # noqa: BLE001 - a measurement error must never hide the run's outcome
+        log.exception("measure.failed")
+        figures = {"counts": counts, "error": f"{type(exc).__name__}: {exc}"}
+    with session_scope(ctx.engine) as session:
+        run = session.get(Run, summary.run_id)
+        if run is not None:
+            run.status, run.finished_at = summary.status, finished
+            run.summary, run.error = summary.to_json(), summary.message if summary.status != OK else None
+            session.add(run)
+        session.add(MeasurementEvent(connection=ctx.name, run_id=summary.run_id, at=finished,
+                                     version=measured.version.version if measured.version else None,
+                                     figures=figures))

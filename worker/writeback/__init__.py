@@ -1,0 +1,1 @@
+"""Write-back: send the owned values that changed to the CRM, in batches."""

@@ -1,0 +1,180 @@
+"""Write-back: send only the owned values that changed since the last successful write.
+
+The desired values of an account come from its latest score, or from a person's
+manual override, which always wins and is never overwritten. They are compared
+with the last-written snapshot (and with what the CRM currently shows, so a value
+someone edited by hand is restored); only differences are sent, in batches. The
+snapshot of each record is saved as soon as its write succeeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from connectors.base import Connector
+from connectors.errors import SkippableError
+from worker.ingest.mapping import NativeTier, OwnedFields
+from worker.logs import get_logger
+from worker.score.scorecard import Scorecard
+from worker.store import Account, AccountScore, QuarantineRow, WrittenSnapshot, session_scope, upsert
+
+COMPARED = ("score", "tier", "reasons", "version")
+log = get_logger("worker.writeback.writer")
+
+
+@dataclass
+class WriteReport:
+    """What write-back sent and what failed."""
+
+    candidates: int = 0
+    unchanged: int = 0
+    written: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    capped: int = 0
+    overrides: int = 0
+    native_tier_kept: int = 0
+
+
+def desired_values(score: AccountScore, account: Any, card: Scorecard, label: str) -> dict[str, str]:
+    """The owned values an account should show; a manual override wins over the computed score."""
+    reasons = list(score.reasons)
+    value, tier = score.score, score.tier
+    if account.override_score is not None:
+        value = int(account.override_score)
+        bands = sorted(card.bands, key=lambda b: -b.min)
+        tier = next(b.tier for b in bands if value >= b.min)
+        why = account.override_reason or "no reason given"
+        reasons = [f"manual override {value}: {why}", f"computed {score.score} ({score.tier})", *reasons[:3]]
+    return {"score": str(value), "tier": tier, "reasons": "\n".join(reasons), "version": label,
+            "scored_at": score.scored_at.isoformat().replace("+00:00", "Z") if score.scored_at else ""}
+
+
+def changed_fields(desired: Mapping[str, str], snapshot: Mapping[str, Any] | None,
+                   in_crm: Mapping[str, Any]) -> dict[str, str]:
+    """The owned fields to send: those whose value differs from the last write or from the CRM.
+
+    ``scored_at`` travels only with another change. A value someone edited by hand in the
+    CRM is restored (numbers may come back as "72.0", so scores compare as numbers).
+    """
+    previous = snapshot or {}
+    stale = {k for k in COMPARED if k not in previous or str(previous[k]) != desired[k]}
+    crm_score = in_crm.get("score")
+    if crm_score not in (None, "") and _number(crm_score) != _number(desired["score"]):
+        stale.add("score")
+    stale |= {k for k in ("tier", "version") if in_crm.get(k) not in (None, "") and str(in_crm[k]) != desired[k]}
+    if not stale:
+        return {}
+    return {k: desired[k] for k in (*COMPARED, "scored_at") if k in stale or k == "scored_at"}
+
+
+def mirror_native_tier(native: NativeTier, desired: dict[str, str], send: dict[str, str],
+                       snapshot: Mapping[str, Any] | None, in_crm: Mapping[str, Any]) -> bool:
+    """Add the native tier to ``send`` when it must change; False when a person's value is kept instead.
+
+    A value in the CRM that differs from what the worker last wrote there was set by a person: it stays.
+    """
+    last = (snapshot or {}).get("native_tier") or ""
+    current = in_crm.get("native_tier") or ""
+    if current and current != last:
+        desired["native_tier"] = last
+        return False
+    wanted = native.values.get(desired["tier"], "")
+    desired["native_tier"] = wanted
+    if wanted != last or current != wanted:
+        send["native_tier"] = wanted
+    return True
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class WriteBack:
+    """Writes one connection's changed scores to the CRM."""
+
+    def __init__(self, engine: Engine, connection: str, connector: Connector, owned: OwnedFields,
+                 run_id: str, max_records: int = 0, native_tier: NativeTier | None = None) -> None:
+        self.engine, self.connection, self.connector = engine, connection, connector
+        self.owned, self.run_id, self.max_records = owned, run_id, max_records
+        self.native_tier = native_tier
+
+    def crm_field(self, key: str) -> str:
+        """The CRM field name of an owned value."""
+        if key == "native_tier" and self.native_tier is not None:
+            return self.native_tier.field
+        return str(getattr(self.owned, key))
+
+    def pending(self, card: Scorecard, label: str) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]],
+                                                          WriteReport]:
+        """For every account whose owned values must change: (all desired values, the fields to send)."""
+        report = WriteReport()
+        with Session(self.engine) as session:
+            scores = session.execute(select(AccountScore).where(AccountScore.connection == self.connection)).scalars()
+            accounts = {a.id: a for a in session.execute(select(
+                Account.id, Account.override_score, Account.override_reason, Account.owned_values).where(
+                Account.connection == self.connection, Account.deleted == False)).all()}  # noqa: E712
+            snapshots = {s.account_id: s.values for s in session.execute(
+                select(WrittenSnapshot).where(WrittenSnapshot.connection == self.connection)).scalars()}
+            changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+            for score in scores:
+                account = accounts.get(score.account_id)
+                if account is None:
+                    continue
+                report.candidates += 1
+                report.overrides += account.override_score is not None
+                desired = desired_values(score, account, card, label)
+                snapshot, in_crm = snapshots.get(score.account_id), account.owned_values or {}
+                send = changed_fields(desired, snapshot, in_crm)
+                if self.native_tier is not None and not mirror_native_tier(self.native_tier, desired, send,
+                                                                           snapshot, in_crm):
+                    report.native_tier_kept += 1
+                if send:
+                    changes[score.account_id] = (desired, send)
+                else:
+                    report.unchanged += 1
+        if self.max_records and len(changes) > self.max_records:
+            report.capped = len(changes) - self.max_records
+            changes = dict(sorted(changes.items())[: self.max_records])
+        return changes, report
+
+    def run(self, card: Scorecard, label: str, now: datetime) -> WriteReport:
+        """Send every change, in chunks; save snapshots of what succeeded as it goes."""
+        changes, report = self.pending(card, label)
+        if report.capped:
+            log.warning("writeback.capped", held_back=report.capped, cap=self.max_records)
+        ids = sorted(changes)
+        size = max(1, self.connector.write_chunk(len(ids)))
+        for start in range(0, len(ids), size):
+            chunk = {i: changes[i] for i in ids[start:start + size]}
+            self._send(chunk, report, now)
+            log.info("writeback.progress", written=report.written, failed=len(report.failed), total=len(ids))
+        return report
+
+    def _send(self, chunk: dict[str, tuple[dict[str, str], dict[str, str]]], report: WriteReport,
+              now: datetime) -> None:
+        payload = {i: {self.crm_field(k): v for k, v in send.items()} for i, (_, send) in chunk.items()}
+        try:
+            outcome = self.connector.write_accounts(payload)
+        except SkippableError as exc:
+            outcome_failed = {exc.record_id: str(exc)}
+            succeeded: tuple[str, ...] = tuple(i for i in chunk if i != exc.record_id)
+        else:
+            outcome_failed, succeeded = dict(outcome.failed), outcome.succeeded
+        with session_scope(self.engine) as session:
+            upsert(session, WrittenSnapshot, [{"connection": self.connection, "account_id": i, "values": chunk[i][0],
+                                               "written_at": now, "run_id": self.run_id} for i in succeeded])
+            for record_id, reason in outcome_failed.items():
+                session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type="writeback",
+                                          record_id=record_id, field="owned values", reason=reason,
+                                          raw=chunk[record_id][1] if record_id in chunk else {}, at=now))
+        report.written += len(succeeded)
+        report.failed.update(outcome_failed)
