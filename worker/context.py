@@ -13,7 +13,8 @@ from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import Credentials, SalesforceConnector, SalesforceSettings
 from worker.ingest.mapping import FieldMapping, load_mapping
 from worker.logs import REDACTOR, get_logger
-from worker.score.versions import Versions
+from worker.score.signoff import SignOffPolicy
+from worker.score.versions import Recorder, Versions
 from worker.settings import ConfigError, ConnectionConfig, Settings, read_named_secret, read_secret
 from worker.store import make_engine, migrate
 
@@ -50,9 +51,23 @@ class Context:
         return mapping
 
     @cached_property
+    def policy(self) -> SignOffPolicy:
+        """Who may read, approve and reject, and whose sign-off a version needs."""
+        review = self.config.review
+        return SignOffPolicy.of(self.config.approvers, review.roles, review.required_roles, self.config.viewers)
+
+    @cached_property
     def versions(self) -> Versions:
-        """The connection's scorecard versions."""
-        return Versions(self.engine, self.name, self.config.approvers)
+        """The connection's scorecard versions, with the recorders of their side effects."""
+        return Versions(self.engine, self.name, self.policy, recorders=self.version_recorders())
+
+    def version_recorders(self) -> list[Recorder]:
+        """What every version transition records in its own transaction, beside the transition.
+
+        This is where CRM side effects of a proposal or a decision (review tasks to create or complete)
+        are queued, so that a transition and the work it implies are committed together.
+        """
+        return []
 
     def connector(self) -> Connector:
         """A connector for this connection, with credentials from the environment or a secrets file."""

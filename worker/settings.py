@@ -1,7 +1,8 @@
 """Settings: environment variables plus a TOML config file, validated at start-up.
 
 Environment (documented in the README): ``ICP_CONFIG`` (config file path),
-``ICP_DATABASE_URL`` (default a SQLite file), ``HUBSPOT_ACCESS_TOKEN``,
+``ICP_DATABASE_URL`` (default a SQLite file), ``ICP_PUBLIC_URL`` (where people reach the
+review pages), ``HUBSPOT_ACCESS_TOKEN``,
 ``HUBSPOT_BASE_URL``, ``ICP_LOG_FORMAT`` (auto / json / console).
 Credentials are read only from the environment or from a secrets file named in
 the config; they are held as ``SecretStr`` and never logged or stored.
@@ -9,16 +10,20 @@ the config; they are held as ``SecretStr`` and never logged or stored.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "_config"
 """The shipped defaults: example config, default mappings, starter scorecard (the repository's config/)."""
 DEFAULT_DATABASE_URL = "sqlite:///icp-worker.db"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+"""Where people reach the review pages (behind a proxy: its https URL); links in CRM tasks start with it."""
+_ROLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class ConfigError(ValueError):
@@ -93,12 +98,45 @@ class TierChangeRule(_Section):
 
 
 class ReviewOptions(_Section):
-    """Who reviews proposals and how owner tasks are raised."""
+    """Who reviews proposals, whose sign-off a version needs, and how owner tasks are raised.
+
+    ``required_roles`` names the roles that must each have approved a version before it takes
+    effect; ``roles`` lists, per role, the approvers holding it (the first is the role's reviewer).
+    With no required roles one approval suffices. ``cli_approvals = false`` makes approval web-only.
+    """
 
     leadership_owner: str | None = None
     due_days: int = Field(default=7, ge=0, le=90)
     cadence_days: int = Field(default=91, ge=1)
     tier_change: TierChangeRule = TierChangeRule()
+    required_roles: list[str] = []
+    roles: dict[str, list[str]] = {}
+    cli_approvals: bool = True
+
+    @field_validator("roles")
+    @classmethod
+    def _people_lowercase(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {}
+        for role, people in value.items():
+            if not _ROLE.match(role):
+                raise ValueError(f"role {role!r}: use lower-case letters, digits, - and _")
+            lowered = [p.strip().lower() for p in people]
+            if not lowered or any(not p for p in lowered):
+                raise ValueError(f"role {role!r}: name at least one approver, and no empty names")
+            if len(set(lowered)) != len(lowered):
+                raise ValueError(f"role {role!r}: an approver is listed twice")
+            cleaned[role] = lowered
+        return cleaned
+
+    @model_validator(mode="after")
+    def _required_roles_have_people(self) -> ReviewOptions:
+        if len(set(self.required_roles)) != len(self.required_roles):
+            raise ValueError("required_roles: a role is listed twice")
+        missing = [r for r in self.required_roles if r not in self.roles]
+        if missing:
+            raise ValueError(f"required_roles: {', '.join(missing)} has no approvers; list them under "
+                             f"review.roles (e.g. {missing[0]} = [\"someone@example.com\"])")
+        return self
 
 
 class WritebackOptions(_Section):
@@ -123,6 +161,7 @@ class ConnectionConfig(_Section):
     mapping: Path | None = None
     starter_scorecard: Path | None = None
     approvers: list[str] = []
+    viewers: list[str] = []
     hubspot: HubSpotOptions = HubSpotOptions()
     salesforce: SalesforceOptions = SalesforceOptions()
     review: ReviewOptions = ReviewOptions()
@@ -130,13 +169,43 @@ class ConnectionConfig(_Section):
     schedule: ScheduleOptions = ScheduleOptions()
     refine: dict[str, Any] = {}
 
-    @field_validator("approvers")
+    @field_validator("approvers", "viewers")
     @classmethod
-    def _approvers_unique(cls, value: list[str]) -> list[str]:
+    def _people_unique(cls, value: list[str]) -> list[str]:
         lowered = [v.strip().lower() for v in value]
         if len(set(lowered)) != len(lowered):
-            raise ValueError("an approver is listed twice")
+            raise ValueError("a person is listed twice")
         return lowered
+
+
+def checked_public_url(value: str) -> str:
+    """``value`` without a trailing slash, if it is an http(s) URL with a host and no query."""
+    if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value.strip()):
+        raise ValueError(f"{value!r}: give the http(s) address people use to reach the review pages, "
+                         "e.g. https://icp.example.com")
+    return value.strip().rstrip("/")
+
+
+class OidcOptions(_Section):
+    """Sign-in through an OpenID Connect identity provider. The client secret never lives in the config file."""
+
+    label: str = "your identity provider"
+    server_metadata_url: str = Field(description="the provider's /.well-known/openid-configuration URL")
+    client_id_env: str = "ICP_OIDC_CLIENT_ID"
+    client_secret_env: str = "ICP_OIDC_CLIENT_SECRET"
+    secrets_file: Path | None = None
+    scope: str = "openid email profile"
+
+
+class WebOptions(_Section):
+    """The review pages (``icp serve``): sessions and sign-in."""
+
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30, description="a session ends this long after sign-in")
+    idle_minutes: float = Field(default=120.0, gt=0, description="...or after this long without a request")
+    max_failed_logins: int = Field(default=5, ge=1, description="failed sign-ins per account or address...")
+    lockout_minutes: float = Field(default=15.0, gt=0, description="...within this window lock sign-in")
+    forwarded_allow_ips: str = Field(default="127.0.0.1", description="proxies whose X-Forwarded-* are trusted")
+    oidc: OidcOptions | None = None
 
 
 class FileConfig(_Section):
@@ -144,7 +213,14 @@ class FileConfig(_Section):
 
     database_url: str | None = None
     log_format: Literal["auto", "json", "console"] | None = None
+    public_url: str = DEFAULT_PUBLIC_URL
+    web: WebOptions = WebOptions()
     connections: dict[str, ConnectionConfig] = {"default": ConnectionConfig()}
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        return checked_public_url(value)
 
     @field_validator("connections")
     @classmethod
@@ -164,6 +240,7 @@ class Environment(BaseSettings):
     icp_config: Path | None = None
     icp_database_url: str | None = None
     icp_log_format: Literal["auto", "json", "console"] | None = None
+    icp_public_url: str | None = None
     hubspot_base_url: str | None = None
 
 
@@ -176,6 +253,12 @@ class Settings(BaseModel):
     connections: dict[str, ConnectionConfig]
     config_dir: Path
     hubspot_base_url: str | None = None
+    public_url: str = DEFAULT_PUBLIC_URL
+    web: WebOptions = WebOptions()
+
+    def proposal_url(self, connection: str, version: int) -> str:
+        """The review page of a version: ``{public_url}/connections/{connection}/versions/{version}``."""
+        return f"{self.public_url.rstrip('/')}/connections/{connection}/versions/{version}"
 
     def connection(self, name: str | None) -> tuple[str, ConnectionConfig]:
         """The named connection, or the only one when no name is given."""
@@ -240,7 +323,18 @@ def load_settings(config_path: Path | None = None, overrides: dict[str, Any] | N
         connections=file.connections,
         config_dir=Path(path).resolve().parent if path else Path.cwd(),
         hubspot_base_url=env.hubspot_base_url,
+        public_url=_public_url(env.icp_public_url) or file.public_url,
+        web=file.web,
     )
+
+
+def _public_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return checked_public_url(value)
+    except ValueError as exc:
+        raise ConfigError(f"environment: ICP_PUBLIC_URL: {exc}") from None
 
 
 def read_secret(env_name: str, file: Path | None, environ: dict[str, str] | None = None) -> SecretStr:

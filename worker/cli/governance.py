@@ -1,32 +1,47 @@
-"""Scorecard version commands: versions, propose, approve, reject, rollback."""
+"""Scorecard version commands: versions (list, show), history, propose, approve, reject, rollback.
+
+Every decision taken here is recorded with the channel ``cli`` and the operating-system user
+running the command beside the ``--by`` name; ``review.cli_approvals = false`` refuses them, so
+that approvals go through the signed-in review pages only.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from worker.cli.common import console, context_of, guarded, now, print_json
+from worker.cli.common import EXIT_USAGE, console, context_of, fail, guarded, now, print_json
+from worker.context import Context
 from worker.govern.approval import approve_version
+from worker.govern.proposals import store_proposal
 from worker.score.scorecard import load_scorecard
 from worker.score.scoring import preview_change
+from worker.score.signoff import Actor, command_line_actor
+from worker.score.versions import APPROVED, VersionInfo
+
+versions_app = typer.Typer(help="Scorecard versions: list them, or show one.", invoke_without_command=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add the governance commands to the root app."""
-    app.command("versions")(versions)
+    app.add_typer(versions_app, name="versions")
+    app.command("history")(history)
     app.command("propose")(propose)
     app.command("approve")(approve)
     app.command("reject")(reject)
     app.command("rollback")(rollback)
 
 
+@versions_app.callback()
 def versions(ctx: typer.Context,
              json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List scorecard versions with their status and who decided."""
+    if ctx.invoked_subcommand is not None:
+        return
     context = context_of(ctx)
     rows = context.versions.list()
     if json_output:
@@ -41,13 +56,79 @@ def versions(ctx: typer.Context,
     console.print(table)
 
 
+@versions_app.command("show")
+def show(ctx: typer.Context, version: Annotated[int, typer.Argument(help="Version number.")],
+         yaml: Annotated[bool, typer.Option("--yaml", help="Print the version's scorecard YAML only.")] = False,
+         json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """One version: status, who proposed and decided, sign-offs still needed, risks; or its YAML."""
+    context = context_of(ctx)
+    info = guarded(lambda: context.versions.get(version))
+    if yaml:
+        typer.echo(info.document, nl=False)
+        return
+    signed = context.versions.signoffs(version)
+    needed = context.versions.policy.outstanding(signed) if info.status in ("proposed", "retired") else ()
+    summary = {"version": info.version, "label": info.label, "status": info.status, "name": info.name,
+               "kind": info.kind, "created_by": info.created_by, "created_at": info.created_at,
+               "decided_by": info.decided_by, "decided_at": info.decided_at, "note": info.decision_note,
+               "risks": info.risks(), "signed": [{"by": s.actor, "roles": list(s.roles), "at": s.at,
+                                                  "channel": s.channel} for s in signed],
+               "still_needed": list(needed), "page": context.settings.proposal_url(context.name, info.version)}
+    if json_output:
+        print_json(summary)
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for key in ("label", "status", "name", "kind", "created_by", "created_at", "decided_by", "decided_at", "note"):
+        table.add_row(key.replace("_", " "), str(summary[key] or "-"))
+    table.add_row("risks", "; ".join(info.risks()) or "none")
+    table.add_row("signed", ", ".join(f"{s.actor} ({', '.join(s.roles) or 'no role'}, {s.channel})"
+                                      for s in signed) or "-")
+    table.add_row("still needed", ", ".join(needed) or "-")
+    table.add_row("review page", str(summary["page"]))
+    console.print(table)
+
+
+def history(ctx: typer.Context,
+            version: Annotated[int | None, typer.Option(help="Only this version's events.")] = None,
+            json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every event of every version: proposed, signed, approved, rejected, rolled back, superseded, retired."""
+    context = context_of(ctx)
+    events = context.versions.history(version)
+    rows: list[dict[str, Any]] = [{"at": e.at, "version": e.version, "action": e.action or e.to_status, "from": e.from_status,
+             "to": e.to_status, "by": e.actor, "channel": e.channel, "os_user": e.os_user,
+             "roles": list(e.roles or ()), "note": e.note} for e in events]
+    if json_output:
+        print_json(rows)
+        return
+    table = Table("when", "version", "what", "who", "channel", "roles", "note")
+    for r in rows:
+        channel = f"{r['channel'] or '-'}" + (f" (OS user {r['os_user']})" if r["os_user"] else "")
+        table.add_row(str(r["at"]), f"v{r['version']}", str(r["action"]).replace("_", " "), str(r["by"]), channel,
+                      ", ".join(r["roles"]) or "-", r["note"] or "")
+    console.print(table)
+
+
 def propose(ctx: typer.Context, scorecard: Annotated[Path, typer.Argument(help="Scorecard YAML file.")],
             by: Annotated[str, typer.Option(help="Who proposes it.")]) -> None:
-    """Store a scorecard YAML (for example a hand-written hypothesis) as a proposed version."""
+    """Store a hand-written scorecard YAML as a proposed version: always a hypothesis, whatever the file says."""
     context = context_of(ctx)
     card = guarded(lambda: load_scorecard(scorecard))
-    info = guarded(lambda: context.versions.create(card, by=by, now=now()))
-    console.print(f"stored {info.label} ({info.kind}) as proposed")
+    claimed = card.kind
+    card = card.model_copy(update={"kind": "hypothesis"})
+    evidence = {"source": "hand-written", "file": scorecard.name}
+    info = guarded(lambda: store_proposal(context, card, by=command_line_actor(by), now=now(), evidence=evidence,
+                                          note=f"hand-written scorecard from {scorecard.name}"))
+    said = f" (the file says kind: {claimed}; a hand-written scorecard is a hypothesis)"
+    said = "" if claimed == "hypothesis" else said
+    console.print(f"stored {info.label} (hypothesis) as proposed{said}", highlight=False)
+    console.print(f"review page: {context.settings.proposal_url(context.name, info.version)}", highlight=False)
+
+
+def _approver(context: Context, by: str) -> Actor:
+    if not context.config.review.cli_approvals:
+        fail(f"connections.{context.name}.review.cli_approvals is false: approve or reject on the review page, "
+             f"signed in ({context.settings.public_url})", EXIT_USAGE)
+    return command_line_actor(by)
 
 
 def approve(
@@ -57,12 +138,25 @@ def approve(
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
     accept_risks: Annotated[bool, typer.Option("--accept-risks", help="Accept the version's listed risks.")] = False,
 ) -> None:
-    """Approve a version: the next nightly run rescores every account with it."""
+    """Approve a version for your roles: once every required role has approved, the next run rescores with it."""
     context = context_of(ctx)
-    info = guarded(lambda: approve_version(context.versions, version, by=by, now=now(), note=note,
-                                                     accept_risks=accept_risks))
-    console.print(f"{info.label} approved by {info.decided_by}; the next run rescores every account with it")
+    actor = _approver(context, by)
+    info = guarded(lambda: approve_version(context.versions, version, by=actor, now=now(), note=note,
+                                           accept_risks=accept_risks))
+    if info.status != APPROVED:
+        _print_pending(context, info, actor)
+        return
+    console.print(f"{info.label} approved by {actor.describe()}; the next run rescores every account with it",
+                  highlight=False)
     print_preview(preview_change(context.engine, context.name, info))
+
+
+def _print_pending(context: Context, info: VersionInfo, actor: Actor) -> None:
+    roles = context.versions.policy.roles_of(actor.key)
+    needed = context.versions.outstanding(info.version)
+    console.print(f"{info.label}: approval by {actor.describe()} recorded"
+                  + (f" for {', '.join(roles)}" if roles else "")
+                  + f"; still needed: {', '.join(needed)}", highlight=False)
 
 
 def print_preview(moves: Counter[tuple[str | None, str]]) -> None:
@@ -84,10 +178,11 @@ def reject(
     by: Annotated[str, typer.Option(help="The approver, as named in the config.")],
     note: Annotated[str, typer.Option(help="Why it is rejected.")],
 ) -> None:
-    """Reject a proposed version, with the reason."""
+    """Reject a proposed version, with the reason; one rejection is enough."""
     context = context_of(ctx)
-    info = guarded(lambda: context.versions.reject(version, by=by, now=now(), note=note))
-    console.print(f"{info.label} rejected by {info.decided_by}")
+    actor = _approver(context, by)
+    info = guarded(lambda: context.versions.reject(version, by=actor, now=now(), note=note))
+    console.print(f"{info.label} rejected by {actor.describe()}", highlight=False)
 
 
 def rollback(
@@ -97,5 +192,5 @@ def rollback(
     note: Annotated[str, typer.Option(help="Why.")],
     accept_risks: Annotated[bool, typer.Option("--accept-risks", help="Accept the version's listed risks.")] = False,
 ) -> None:
-    """Roll back: approve an earlier version again, with the same checks."""
+    """Roll back: approve an earlier version again, with the same checks and sign-offs."""
     approve(ctx, version, by, note, accept_risks)

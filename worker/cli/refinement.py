@@ -46,9 +46,12 @@ def refine(
     else:
         analysis = outcome.analysis
         console.print(f"[bold]{analysis.status}[/]: {analysis.headline}", highlight=False)
-        if outcome.version is not None:
-            console.print(f"stored {outcome.version.label} as proposed; approve with "
-                          f"`icp approve {outcome.version.version} --by <approver>`")
+        page = context.settings.proposal_url(context.name, outcome.version.version) if outcome.version else ""
+        if outcome.version is not None and not outcome.new_version:
+            console.print(f"{outcome.version.label} ({outcome.version.status}) already scores exactly like this; "
+                          f"nothing new stored. Review page: {page}", highlight=False)
+        elif outcome.version is not None:
+            console.print(f"stored {outcome.version.label} as proposed; review and approve at {page}", highlight=False)
         console.print(f"brief: {target}")
     if analysis_failed(outcome.analysis.status):
         raise typer.Exit(EXIT_FAILED)

@@ -1,8 +1,12 @@
 """Refinement as a job: evidence from the store in, a proposed version and its brief out.
 
 The job never approves anything. It stores a proposed version (when the evidence
-supports one), keeps the brief in both formats exactly as rendered, and records
-the run; the leadership review task is raised by :mod:`worker.govern.tasks`.
+supports one) together with its brief in both formats, exactly as rendered, and its
+account-by-account impact, in one transaction: a run killed half-way leaves either
+all of it or nothing. A proposal that scores exactly like the version in force or a
+pending one is not stored again, so re-running on unchanged evidence adds no version.
+The leadership review tasks are recorded by the versions' recorders in that same
+transaction (see :meth:`worker.context.Context.version_recorders`).
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from worker.context import Context
+from worker.govern.impact import store_impact
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
 from worker.logs import get_logger
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
 from worker.refine.brief import render_brief
-from worker.score.versions import VersionInfo
+from worker.score.scorecard import Scorecard
+from worker.score.scorecard.diff import diff_scorecards
+from worker.score.signoff import WORKER, Actor
+from worker.score.versions import VersionInfo, Versions
 from worker.settings import ConfigError
-from worker.store import Account, Brief, Deal, EvidenceNoteRow, Run, session_scope, upsert
+from worker.store import Account, Brief, Deal, EvidenceNoteRow, Run, ScorecardVersionRow, session_scope, upsert
 
 log = get_logger("worker.govern.proposals")
 BRIEF_FORMATS = ("html", "md")
@@ -37,11 +45,13 @@ class RefinementOutcome:
     analysis: Analysis
     version: VersionInfo | None
     brief_label: str
+    new_version: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable summary of ``icp refine --json``."""
         return {"run_id": self.run_id, "version": self.version.label if self.version else None,
-                "brief": self.brief_label, **self.analysis.to_json()}
+                "new_version": self.new_version and self.version is not None, "brief": self.brief_label,
+                **self.analysis.to_json()}
 
 
 def refine_settings(ctx: Context) -> RefineSettings:
@@ -77,10 +87,44 @@ def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord],
 def store_briefs(engine: Engine, connection: str, label: str, analysis: Analysis, run_id: str,
                  now: datetime) -> None:
     """Render the brief in every format and keep it."""
+    with session_scope(engine) as session:
+        write_briefs(session, connection, label, analysis, run_id, now)
+
+
+def write_briefs(session: Session, connection: str, label: str, analysis: Analysis, run_id: str | None,
+                 now: datetime) -> None:
+    """Render the brief in every format and add it to ``session``'s transaction."""
     rows = [{"connection": connection, "label": label, "format": fmt, "text": render_brief(analysis, label, fmt),
              "created_at": now, "run_id": run_id} for fmt in BRIEF_FORMATS]
-    with session_scope(engine) as session:
-        upsert(session, Brief, rows)
+    upsert(session, Brief, rows)
+
+
+def identical_version(versions: Versions, card: Scorecard) -> VersionInfo | None:
+    """The version in force or a pending proposal that scores exactly like ``card``, if any."""
+    candidates = [v for v in (versions.in_force(), *versions.pending()) if v is not None]
+    return next((v for v in candidates if not diff_scorecards(v.scorecard, card)), None)
+
+
+def store_proposal(ctx: Context, card: Scorecard, *, by: str | Actor, now: datetime, evidence: dict[str, Any],
+                   note: str | None = None, analysis: Analysis | None = None,
+                   run_id: str | None = None) -> VersionInfo:
+    """Store ``card`` as a proposed version with its brief (when analysed) and its impact, in one transaction.
+
+    The new proposal supersedes any older pending one.
+    """
+    current = ctx.versions.in_force()
+
+    def attach(session: Session, number: int) -> None:
+        if analysis is not None:
+            write_briefs(session, ctx.name, f"v{number}", analysis, run_id, now)
+        summary = store_impact(session, ctx.name, number, card,
+                               (current.version, current.scorecard) if current else None, now)
+        row = session.get(ScorecardVersionRow, (ctx.name, number))
+        assert row is not None
+        row.evidence = {**row.evidence, "tier_impact": summary.to_json()}
+        session.add(row)
+
+    return ctx.versions.create(card, by=by, now=now, evidence=evidence, note=note, attach=attach)
 
 
 def read_brief(engine: Engine, connection: str, label: str, fmt: str) -> str | None:
@@ -100,16 +144,20 @@ def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
     data = RefinementInput.from_records(accounts, deals, notes, now=moment, window_months=settings.window_months)
     current = ctx.versions.in_force()
     analysis = refine(data, settings, current.scorecard if current else None, force=force)
-    version = None
+    version, new = None, False
     if analysis.proposed is not None:
-        evidence = {**analysis.to_json(), "alignment_checked": True, "refine_run": run_id}
-        version = ctx.versions.create(analysis.proposed, by=by, now=moment, evidence=evidence,
-                                      note=analysis.headline)
+        version = identical_version(ctx.versions, analysis.proposed)
+        if version is None:
+            evidence = {**analysis.to_json(), "alignment_checked": True, "refine_run": run_id}
+            version, new = store_proposal(ctx, analysis.proposed, by=Actor(by, WORKER), now=moment,
+                                          evidence=evidence, note=analysis.headline, analysis=analysis,
+                                          run_id=run_id), True
     label = version.label if version else f"run-{run_id}"
-    store_briefs(ctx.engine, ctx.name, label, analysis, run_id, moment)
+    if version is None:
+        store_briefs(ctx.engine, ctx.name, label, analysis, run_id, moment)
     with session_scope(ctx.engine) as session:
         session.add(Run(id=run_id, connection=ctx.name, kind="refine-analysis", status="ok", started_at=moment,
                         finished_at=datetime.now(UTC), summary={"status": analysis.status, "version": label,
-                                                                "headline": analysis.headline}))
-    log.info("refine.done", status=analysis.status, version=label, headline=analysis.headline)
-    return RefinementOutcome(run_id, analysis, version, label)
+                                                                "new_version": new, "headline": analysis.headline}))
+    log.info("refine.done", status=analysis.status, version=label, new_version=new, headline=analysis.headline)
+    return RefinementOutcome(run_id, analysis, version, label, new)

@@ -127,7 +127,12 @@ class ScorecardVersionRow(SQLModel, table=True):
 
 
 class VersionEvent(SQLModel, table=True):
-    """One lifecycle transition of a scorecard version: who, when and why. Never deleted."""
+    """One lifecycle event of a scorecard version: what, who, when, through which channel and why. Never deleted.
+
+    ``action`` is proposed, drafted, signed, approved, rolled_back, rejected, superseded or retired;
+    ``channel`` is web, cli or worker; ``os_user`` is the operating-system user of a command-line action;
+    ``roles`` are the roles an approval signed for.
+    """
 
     __tablename__ = "version_event"
     id: int | None = Field(default=None, primary_key=True)
@@ -138,6 +143,26 @@ class VersionEvent(SQLModel, table=True):
     actor: str = Field(max_length=320)
     at: datetime | None = _when(nullable=False)
     note: str | None = Field(default=None, sa_column=Column(Text))
+    action: str | None = Field(default=None, max_length=16)
+    channel: str | None = Field(default=None, max_length=16)
+    os_user: str | None = Field(default=None, max_length=64)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+
+
+class VersionImpact(SQLModel, table=True):
+    """An account whose tier a proposed version would change, against the scores when it was proposed."""
+
+    __tablename__ = "version_impact"
+    connection: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    account_id: str = Field(primary_key=True, max_length=64)
+    name: str | None = Field(default=None, sa_column=Column(Text))
+    owner_id: str | None = Field(default=None, max_length=64)
+    old_tier: str | None = Field(default=None, max_length=16)
+    new_tier: str = Field(max_length=16)
+    old_score: int | None = None
+    new_score: int
+    open_pipeline: float = 0.0
 
 
 class AccountScore(SQLModel, table=True):
@@ -243,3 +268,39 @@ class Brief(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime | None = _when()
     run_id: str | None = Field(default=None, max_length=64)
+
+
+class WebUser(SQLModel, table=True):
+    """A local account for the review pages; the password is kept only as an argon2 hash."""
+
+    __tablename__ = "web_user"
+    email: str = Field(primary_key=True, max_length=320)
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = _when()
+    password_changed_at: datetime | None = _when()
+
+
+class WebSession(SQLModel, table=True):
+    """A review-pages session. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    method: str | None = Field(default=None, max_length=16)
+    data: dict[str, Any] = _json()
+    created_at: datetime | None = _when(nullable=False)
+    last_seen_at: datetime | None = _when(nullable=False)
+    expires_at: datetime | None = _when(nullable=False, index=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A sign-in attempt, kept for the sign-in rate limit."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_email_at", "email", "at"),
+                      Index("ix_login_attempt_address_at", "address", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    address: str = Field(max_length=64)
+    at: datetime | None = _when(nullable=False)
+    ok: bool = False
