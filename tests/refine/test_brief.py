@@ -92,13 +92,13 @@ def test_no_lift_is_said_prominently(shuffled: Analysis) -> None:
     for fmt in ("html", "md"):
         text = render_brief(shuffled, "v2", fmt)
         head = text[: text.index("readiness")] if fmt == "md" else text[: text.index('id="readiness"')]
-        assert "No reliable lift" in head or "NO RELIABLE LIFT" in head
+        assert "Nothing to approve: the evidence does not rank" in head
         assert "Nothing is proposed" in text or "nothing would change" in text
 
 
 def test_html_escapes_data(analysis: Analysis) -> None:
     """Values from the CRM are escaped in HTML."""
-    hostile = replace(analysis, headline="<script>alert(1)</script>")
+    hostile = replace(analysis, messages=("<script>alert(1)</script>",))
     html = render_brief(hostile, "<b>v2</b>", "html")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html and "&lt;b&gt;v2&lt;/b&gt;" in html

@@ -28,7 +28,7 @@ def test_below_minimums_the_run_stops_with_reasons() -> None:
     assert any("closed-won" in r or "closed-lost" in r for r in analysis.readiness.stop_reasons)
     assert "stopped" in analysis.headline.lower()
     html = render_brief(analysis, "v2", "html")
-    assert "Stopped at the readiness gates" in html
+    assert "Stopped: not enough evidence to propose a scorecard yet" in html
 
 
 def test_forced_run_is_marked_hypothesis() -> None:
@@ -39,7 +39,7 @@ def test_forced_run_is_marked_hypothesis() -> None:
     assert analysis.proposed is None or analysis.proposed.kind == "hypothesis"
     assert "HYPOTHESIS" in analysis.headline
     markdown = render_brief(analysis, "v2", "md")
-    assert "HYPOTHESIS ONLY" in markdown
+    assert "Hypothesis only, not evidence" in markdown.split("What changes")[0]
 
 
 def test_minimums_are_configurable() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html as htmllib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from worker.cli import app
+from worker.govern.briefs import read_fragment, read_summary
 from worker.refine.synthetic import generate
+from worker.store import make_engine
 
 runner = CliRunner()
 ATTRIBUTES = ("industry", "employees", "annual_revenue", "uses_data_warehouse", "funding_stage", "web_visits_30d",
@@ -114,7 +117,7 @@ def test_flat_deals_file_carries_the_accounts(icp: Any, files: dict[str, Path]) 
     assert "imported 0 accounts" not in result.output
 
 
-def test_refine_brief_diff_and_score_file(icp: Any, files: dict[str, Path], tmp_path: Path) -> None:
+def test_refine_brief_diff_and_score_file(icp: Any, files: dict[str, Path], tmp_path: Path, store_url: str) -> None:
     """Refine proposes an evidence version with its brief; diff and score-file work on it."""
     assert icp("import", "csv", "--mapping", str(files["mapping"]), "--accounts", str(files["accounts"]),
                "--deals", str(files["deals"]), "--notes", str(files["notes"])).exit_code == 0
@@ -129,6 +132,11 @@ def test_refine_brief_diff_and_score_file(icp: Any, files: dict[str, Path], tmp_
     assert Path("icp-brief-v1.html").exists()
     markdown = icp("brief", "1", "--format", "md")
     assert markdown.exit_code == 0 and "v1" in markdown.output
+    engine = make_engine(store_url)
+    summary_kept = read_summary(engine, "main", "v1")
+    fragment = read_fragment(engine, "main", "v1")
+    assert summary_kept is not None and summary_kept.headline.startswith("Recommended: approve v1")
+    assert fragment is not None and summary_kept.headline in htmllib.unescape(str(fragment))
     starter = Path(__file__).resolve().parents[2] / "config" / "starter-scorecard.yaml"
     assert icp("propose", str(starter), "--by", "revops").exit_code == 0
     changes = icp("diff", "1", "2", "--json")

@@ -60,7 +60,7 @@ def test_scores_and_tiers(attributes: dict[str, Any], score: int, tier: str) -> 
 def test_missing_attribute_is_shown_not_silently_zero() -> None:
     """A missing value takes the criterion's missing points and is named in the reasons."""
     _, _, reasons = score_one(employees=None, industry="software", uses_data_warehouse=True)
-    assert "missing: employees unknown" in reasons
+    assert "Employees unknown: +5 of 40" in reasons
 
 
 def test_attribute_absent_from_input_counts_as_missing_for_everyone() -> None:
@@ -71,17 +71,17 @@ def test_attribute_absent_from_input_counts_as_missing_for_everyone() -> None:
 
 
 def test_reasons_are_short_sentences_positive_then_negative() -> None:
-    """Reasons list the top positive contributions, then what held the score back."""
+    """Reasons list the top positive contributions, then what held the score back, each with the value."""
     _, _, reasons = score_one(employees=500, industry="software", uses_data_warehouse=False, funding_stage="seed")
-    assert reasons[:2] == ["+40 employees 200-1,999", "+40 industry software or fintech"]
-    assert "-30 excluded: seed stage" in reasons
-    assert "+0 no data warehouse (up to +20)" in reasons
+    assert reasons[:2] == ["Employees 500: 200-1,999, +40 of 40", "Industry is software: +40 of 40"]
+    assert "Excluded: seed stage, -30 points" in reasons
+    assert "Uses data warehouse: No, +0 of 20" in reasons
 
 
 def test_tier_cap_is_explained() -> None:
     """A tier cap names the exclusion and the cap."""
     _, tier, reasons = score_one(employees=500, industry="software", uses_data_warehouse=True, revenue=10)
-    assert tier == "C" and "+0 excluded: tiny revenue, tier at most C" in reasons
+    assert tier == "C" and "Excluded: tiny revenue, so at most tier C" in reasons
 
 
 def test_vectorised_batch_matches_one_by_one() -> None:
@@ -113,4 +113,4 @@ def test_missing_category_takes_missing_points_not_the_other_bin(absent: Any) ->
                                {"other": True, "points": 5, "label": "industry other"}]}]})
     result = Scorer(card).score({"industry": [absent, "retail", "software"]})
     assert list(result.scores) == [1, 5, 10]
-    assert result.reasons()[0] == ["missing: industry unknown"] and bool(result.missing[0, 0])
+    assert result.reasons()[0] == ["Industry unknown: +1 of 10"] and bool(result.missing[0, 0])

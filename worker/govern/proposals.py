@@ -1,8 +1,8 @@
 """Refinement as a job: evidence from the store in, a proposed version and its brief out.
 
 The job never approves anything. It stores a proposed version (when the evidence
-supports one) together with its brief in both formats, exactly as rendered, and its
-account-by-account impact, in one transaction: a run killed half-way leaves either
+supports one) together with its brief in every format (:mod:`worker.govern.briefs`),
+exactly as rendered, and its account-by-account impact, in one transaction: a run killed half-way leaves either
 all of it or nothing. A proposal that scores exactly like the version in force or a
 pending one is not stored again, so re-running on unchanged evidence adds no version.
 The leadership review tasks are recorded by the versions' recorders in that same
@@ -12,7 +12,7 @@ transaction (see :meth:`worker.context.Context.version_recorders`).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,20 +21,23 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from worker.context import Context
+from worker.govern.briefs import BRIEF_FORMATS, read_brief, store_briefs, vocabulary_for, write_briefs
 from worker.govern.impact import store_impact
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
 from worker.logs import get_logger
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
-from worker.refine.brief import render_brief
+from worker.refine.brief import BriefContext
+from worker.refine.vocabulary import Vocabulary
 from worker.score.scorecard import Scorecard
 from worker.score.scorecard.diff import diff_scorecards
 from worker.score.signoff import WORKER, Actor
 from worker.score.versions import VersionInfo, Versions
 from worker.settings import ConfigError
-from worker.store import Account, Brief, Deal, EvidenceNoteRow, Run, ScorecardVersionRow, session_scope, upsert
+from worker.store import Account, Deal, EvidenceNoteRow, Run, ScorecardVersionRow, session_scope
 
 log = get_logger("worker.govern.proposals")
-BRIEF_FORMATS = ("html", "md")
+__all__ = ["BRIEF_FORMATS", "RefinementOutcome", "brief_context", "identical_version", "load_evidence", "read_brief",
+           "refine_settings", "run_refinement", "store_proposal"]
 
 
 @dataclass(frozen=True)
@@ -84,19 +87,14 @@ def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord],
     return accounts, deals, notes
 
 
-def store_briefs(engine: Engine, connection: str, label: str, analysis: Analysis, run_id: str,
-                 now: datetime) -> None:
-    """Render the brief in every format and keep it."""
-    with session_scope(engine) as session:
-        write_briefs(session, connection, label, analysis, run_id, now)
-
-
-def write_briefs(session: Session, connection: str, label: str, analysis: Analysis, run_id: str | None,
-                 now: datetime) -> None:
-    """Render the brief in every format and add it to ``session``'s transaction."""
-    rows = [{"connection": connection, "label": label, "format": fmt, "text": render_brief(analysis, label, fmt),
-             "created_at": now, "run_id": run_id} for fmt in BRIEF_FORMATS]
-    upsert(session, Brief, rows)
+def brief_context(ctx: Context, label: str, analysis: Analysis, current: VersionInfo | None) -> BriefContext:
+    """How the brief presents ``analysis``: the CRM's labels and names, and the version in force."""
+    try:
+        vocabulary = vocabulary_for(ctx.engine, ctx.name, ctx.mapping, analysis)
+    except ConfigError as exc:
+        log.warning("brief.no_vocabulary", reason=str(exc))
+        vocabulary = Vocabulary()
+    return BriefContext(label, vocabulary, current.scorecard if current else None, current.label if current else None)
 
 
 def identical_version(versions: Versions, card: Scorecard) -> VersionInfo | None:
@@ -113,10 +111,11 @@ def store_proposal(ctx: Context, card: Scorecard, *, by: str | Actor, now: datet
     The new proposal supersedes any older pending one.
     """
     current = ctx.versions.in_force()
+    presentation = brief_context(ctx, "", analysis, current) if analysis is not None else None
 
     def attach(session: Session, number: int) -> None:
-        if analysis is not None:
-            write_briefs(session, ctx.name, f"v{number}", analysis, run_id, now)
+        if analysis is not None and presentation is not None:
+            write_briefs(session, ctx.name, analysis, replace(presentation, label=f"v{number}"), run_id, now)
         summary = store_impact(session, ctx.name, number, card,
                                (current.version, current.scorecard) if current else None, now)
         row = session.get(ScorecardVersionRow, (ctx.name, number))
@@ -125,13 +124,6 @@ def store_proposal(ctx: Context, card: Scorecard, *, by: str | Actor, now: datet
         session.add(row)
 
     return ctx.versions.create(card, by=by, now=now, evidence=evidence, note=note, attach=attach)
-
-
-def read_brief(engine: Engine, connection: str, label: str, fmt: str) -> str | None:
-    """A stored brief, or None."""
-    with Session(engine) as session:
-        row = session.get(Brief, (connection, label, fmt))
-        return row.text if row else None
 
 
 def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
@@ -154,7 +146,7 @@ def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
                                           run_id=run_id), True
     label = version.label if version else f"run-{run_id}"
     if version is None:
-        store_briefs(ctx.engine, ctx.name, label, analysis, run_id, moment)
+        store_briefs(ctx.engine, ctx.name, analysis, brief_context(ctx, label, analysis, current), run_id, moment)
     with session_scope(ctx.engine) as session:
         session.add(Run(id=run_id, connection=ctx.name, kind="refine-analysis", status="ok", started_at=moment,
                         finished_at=datetime.now(UTC), summary={"status": analysis.status, "version": label,

@@ -44,3 +44,28 @@ def percent(value: float | None, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{100 * value:.{digits}f}%"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_SPACE = re.compile(r"\s+")
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+_MD_LINE_START = re.compile(r"^([#+\-=>!])")
+_MD_ORDERED = re.compile(r"^(\d+)([.)])")
+
+
+def plain(text: object) -> str:
+    """Text from CRM data made safe for one line of plain text: no control characters, no line breaks."""
+    return _SPACE.sub(" ", _CONTROL.sub("", str(text))).strip()
+
+
+def md_escape(text: object) -> str:
+    """Text from CRM data made inert in Markdown: no HTML, no emphasis, links, code, tables or headings.
+
+    Angle brackets become entities (so ``<script>`` shows as text), Markdown punctuation is
+    backslash-escaped, pipes cannot split a table cell, and line breaks and control characters go.
+    """
+    text = plain(text)
+    text = _ENTITY.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_INLINE.sub(r"\\\1", text)
+    return _MD_ORDERED.sub(r"\1\\\2", _MD_LINE_START.sub(r"\\\1", text))

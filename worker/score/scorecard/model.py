@@ -19,8 +19,8 @@ A scorecard is plain YAML so that people can read it, diff it and review it::
         when: {attribute: funding_stage, values: [seed]}
         effect: {points: -30}           # or {cap_tier: C}
     bands:
-      - {tier: A, min: 80}
-      - {tier: B, min: 60}
+      - {tier: A, min: 80, meaning: "best fit, prioritise"}
+      - {tier: B, min: 60, meaning: "good fit, work actively"}
       - {tier: C, min: 40}
       - {tier: D, min: 0}
 
@@ -39,6 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 MAX_SCORE = 100
+MAX_TIER_TEXT = 40  # Salesforce's ICP_Fit_Tier__c is Text(40); HubSpot allows more
 Dimension = Literal["firmographic", "technographic", "behavioural", "health", "other"]
 ScorecardKind = Literal["hypothesis", "evidence"]
 
@@ -179,10 +180,21 @@ class Exclusion(_Strict):
 
 
 class Band(_Strict):
-    """A tier and the lowest score that reaches it."""
+    """A tier, the lowest score that reaches it, and optionally what it means for a rep.
+
+    ``meaning`` is one short line ("best fit, prioritise"); the tier written to the CRM then
+    reads ``A: best fit, prioritise`` (see :meth:`Scorecard.tier_text`), at most
+    ``MAX_TIER_TEXT`` characters so it fits the owned tier field everywhere.
+    """
 
     tier: str = Field(min_length=1)
     min: int = Field(ge=0, le=MAX_SCORE)
+    meaning: str | None = Field(default=None, min_length=1)
+
+    @property
+    def text(self) -> str:
+        """The tier as a rep reads it: ``A: best fit, prioritise``, or just ``A``."""
+        return f"{self.tier}: {self.meaning}" if self.meaning else self.tier
 
 
 class Scorecard(_Strict):
@@ -217,6 +229,11 @@ class Scorecard(_Strict):
         """0 for the best tier, increasing towards the worst."""
         return self.tiers.index(tier)
 
+    def tier_text(self, tier: str) -> str:
+        """The tier with its one-line meaning, as written to the CRM (``A: best fit, prioritise``)."""
+        band = next((b for b in self.bands if b.tier == tier), None)
+        return band.text if band is not None else tier
+
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     path = ""
@@ -237,7 +254,7 @@ def _bin_problems(criterion: Criterion, where: str) -> list[str]:
           b.range[1] if b.range[1] is not None else math.inf, i)
          for i, b in enumerate(criterion.bins) if b.range is not None),
     )
-    for (lo1, hi1, i1), (lo2, _hi2, i2) in zip(ranges, ranges[1:]):
+    for (_lo1, hi1, i1), (lo2, _hi2, i2) in zip(ranges, ranges[1:], strict=False):
         if lo2 < hi1:
             problems.append(f"{where}.bins[{i2}].range overlaps {where}.bins[{i1}].range")
     seen: dict[str, int] = {}
@@ -261,6 +278,10 @@ def _semantic_problems(card: Scorecard) -> list[str]:
         problems.append("bands: a tier is named twice")
     if len({b.min for b in card.bands}) != len(card.bands):
         problems.append("bands: two bands start at the same score")
+    for i, b in enumerate(card.bands):
+        if len(b.text) > MAX_TIER_TEXT:
+            problems.append(f"bands[{i}].meaning: '{b.text}' is {len(b.text)} characters; the tier field holds "
+                            f"{MAX_TIER_TEXT}, so shorten the meaning")
     if 0 not in {b.min for b in card.bands}:
         problems.append("bands: one band must start at 0 so every score has a tier")
     for i, e in enumerate(card.exclusions):

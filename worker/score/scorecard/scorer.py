@@ -2,22 +2,33 @@
 
 Input is columnar (attribute name → sequence of values, one per account), so a
 million accounts score with a handful of numpy operations per criterion. Reasons
-are rendered once per distinct combination of matched bins, not once per account.
+(:mod:`worker.score.scorecard.reasons`) are chosen once per distinct combination of matched
+bins and worded once per distinct value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from worker.score.scorecard.labels import NO_LABELS, FieldLabels
 from worker.score.scorecard.model import MAX_SCORE, Bin, Condition, Criterion, Scorecard, normalise_category
+from worker.score.scorecard.reasons import (
+    MISSING,
+    Matched,
+    Observed,
+    exclusion_sentence,
+    missing_sentence,
+    reason_slots,
+    render_reasons,
+    signed,
+)
 
 Columns = Mapping[str, Sequence[Any] | npt.NDArray[Any]]
-MISSING = -1
 
 
 def to_float_array(values: Sequence[Any] | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
@@ -67,33 +78,54 @@ def _match_numeric(bins: Sequence[Bin], values: npt.NDArray[np.float64]) -> npt.
     return index
 
 
-def _match_categorical(bins: Sequence[Bin], values: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+def category_codes(values: Sequence[Any] | npt.NDArray[Any]) -> Observed:
+    """Each value's code into the distinct comparable values (-1 when missing), with one original per code."""
+    array = np.asarray(values, dtype=object)
+    if not len(array):
+        return Observed(codes=np.empty(0, dtype=np.int64))
+    _, first, inverse = np.unique(array.astype(str), return_index=True, return_inverse=True)
+    levels: dict[str, int] = {}
+    originals: list[Any] = []
+    per_raw = np.full(len(first), MISSING, dtype=np.int64)
+    for j, i in enumerate(first.tolist()):
+        key = normalise_category(array[i])
+        if key is None:
+            continue
+        if key not in levels:
+            levels[key] = len(levels)
+            originals.append(array[i])
+        per_raw[j] = levels[key]
+    return Observed(codes=per_raw[inverse.reshape(-1)], levels=tuple(levels), originals=tuple(originals))
+
+
+def _match_categorical(bins: Sequence[Bin], observed: Observed) -> npt.NDArray[np.int64]:
+    assert observed.codes is not None
     lookup: dict[str, int] = {}
     for i, b in enumerate(bins):
         for v in b.normalised_values:
             lookup[v] = i
-    other = next((i for i, b in enumerate(bins) if b.other), None)
-    if not len(values):
-        return np.empty(0, dtype=np.int64)
-    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    uniques, inverse = np.unique(np.where(missing, "", values).astype(str), return_inverse=True)
-    per_unique = np.array([lookup.get(u, MISSING if other is None else other) for u in uniques], dtype=np.int64)
-    index = per_unique[inverse.reshape(-1)]
-    index[missing] = MISSING
-    return index
+    other = next((i for i, b in enumerate(bins) if b.other), MISSING)
+    per_level = np.array([lookup.get(level, other) for level in observed.levels] + [MISSING], dtype=np.int64)
+    return per_level[observed.codes]  # code -1 picks the trailing MISSING
 
 
-def match_bins(criterion: Criterion | Condition, column: Sequence[Any] | npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """Index of the matched bin per value; ``MISSING`` (-1) when missing or unmatched."""
+def _observe(criterion: Criterion | Condition, column: Sequence[Any] | npt.NDArray[Any]) -> tuple[
+        npt.NDArray[np.int64], Observed]:
     if isinstance(criterion, Condition):
-        as_bin = Bin(range=criterion.range, values=criterion.values, points=0, label="condition")
-        bins: Sequence[Bin] = (as_bin,)
+        bins: Sequence[Bin] = (Bin(range=criterion.range, values=criterion.values, points=0, label="condition"),)
         numeric = criterion.range is not None
     else:
         bins, numeric = criterion.bins, criterion.kind == "numeric"
     if numeric:
-        return _match_numeric(bins, to_float_array(column))
-    return _match_categorical(bins, to_category_array(column))
+        numbers = to_float_array(column)
+        return _match_numeric(bins, numbers), Observed(numbers=numbers)
+    observed = category_codes(column)
+    return _match_categorical(bins, observed), observed
+
+
+def match_bins(criterion: Criterion | Condition, column: Sequence[Any] | npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Index of the matched bin per value; ``MISSING`` (-1) when missing or unmatched."""
+    return _observe(criterion, column)[0]
 
 
 @dataclass(frozen=True)
@@ -101,7 +133,8 @@ class ScoreResult:
     """Scores for a batch of accounts, with what produced them.
 
     ``bin_index[i, c]`` is the bin criterion ``c`` matched for account ``i`` (-1: missing);
-    ``points[i, c]`` its points; ``excluded[i, e]`` whether exclusion ``e`` applied.
+    ``points[i, c]`` its points; ``excluded[i, e]`` whether exclusion ``e`` applied;
+    ``observed[c]`` the values criterion ``c`` saw, so that reasons can show them.
     """
 
     scorecard: Scorecard
@@ -110,6 +143,7 @@ class ScoreResult:
     bin_index: npt.NDArray[np.int64]
     points: npt.NDArray[np.int64]
     excluded: npt.NDArray[np.bool_]
+    observed: tuple[Observed, ...] = field(default=(), repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -122,57 +156,34 @@ class ScoreResult:
     def tier_counts(self) -> dict[str, int]:
         """Accounts per tier, best tier first, zeros included."""
         names, counts = np.unique(self.tiers.astype(str), return_counts=True)
-        found = dict(zip(names.tolist(), counts.tolist()))
+        found = dict(zip(names.tolist(), counts.tolist(), strict=True))
         return {t: int(found.get(t, 0)) for t in self.scorecard.tiers}
 
-    def reasons(self, top_positive: int = 3, top_negative: int = 2) -> list[list[str]]:
-        """Short human sentences per account: top positive then top negative contributions, then missing data."""
-        keys = np.concatenate([self.bin_index, self.excluded.astype(np.int64)], axis=1)
-        if len(keys) == 0:
-            return []
-        uniques, inverse = np.unique(keys, axis=0, return_inverse=True)
-        rendered = [
-            explain(self.scorecard, row[: self.bin_index.shape[1]], row[self.bin_index.shape[1]:].astype(bool),
-                    top_positive, top_negative)
-            for row in uniques
-        ]
-        return [rendered[k] for k in inverse.reshape(-1)]
+    def reasons(self, top_positive: int = 3, top_negative: int = 2,
+                labels: FieldLabels = NO_LABELS) -> list[list[str]]:
+        """Short sentences per account, as a rep reads them: top positive, then top negative, then missing data.
+
+        ``labels`` gives the CRM's field and option labels and the portal's currency (see
+        :mod:`worker.score.scorecard.reasons`); without them, values read as given or as words.
+        """
+        matched = Matched(self.scorecard, self.bin_index, self.excluded, self.observed)
+        return render_reasons(matched, top_positive, top_negative, labels)
 
 
-def _signed(points: int) -> str:
-    return f"+{points}" if points >= 0 else str(points)
-
-
-def explain(
-    card: Scorecard,
-    bin_row: npt.NDArray[np.int64],
-    excluded_row: npt.NDArray[np.bool_],
-    top_positive: int = 3,
-    top_negative: int = 2,
-) -> list[str]:
-    """Reasons for one account from its matched bins and applied exclusions."""
-    positive: list[tuple[int, str]] = []
-    negative: list[tuple[int, str]] = []
-    missing: list[str] = []
-    for criterion, index in zip(card.criteria, bin_row.tolist()):
-        if index == MISSING:
-            missing.append(f"missing: {criterion.missing_label}")
-            continue
-        chosen = criterion.bins[index]
-        shortfall = criterion.max_points - chosen.points
-        if chosen.points > 0:
-            positive.append((chosen.points, f"{_signed(chosen.points)} {chosen.label}"))
-        if chosen.points < 0 or (shortfall > 0 and chosen.points == criterion.min_points):
-            text = f"{_signed(chosen.points)} {chosen.label} (up to {_signed(criterion.max_points)})"
-            negative.append((shortfall - chosen.points, text))
-    for exclusion, applied in zip(card.exclusions, excluded_row.tolist()):
-        if applied:
-            penalty = exclusion.effect.points or 0
-            cap = f", tier at most {exclusion.effect.cap_tier}" if exclusion.effect.cap_tier else ""
-            negative.append((MAX_SCORE - penalty, f"{_signed(penalty)} excluded: {exclusion.label}{cap}"))
-    positive.sort(key=lambda p: -p[0])
-    negative.sort(key=lambda p: -p[0])
-    return [t for _, t in positive[:top_positive]] + [t for _, t in negative[:top_negative]] + missing
+def explain(card: Scorecard, bin_row: npt.NDArray[np.int64], excluded_row: npt.NDArray[np.bool_],
+            top_positive: int = 3, top_negative: int = 2, labels: FieldLabels = NO_LABELS) -> list[str]:
+    """Reasons for one account from its matched bins and applied exclusions (bins' labels, no values)."""
+    texts = []
+    for kind, k in reason_slots(card, bin_row.tolist(), excluded_row.tolist(), top_positive, top_negative):
+        if kind == "excluded":
+            texts.append(exclusion_sentence(card.exclusions[k]))
+        elif kind == "missing":
+            texts.append(missing_sentence(card.criteria[k], labels))
+        else:
+            criterion, chosen = card.criteria[k], card.criteria[k].bins[int(bin_row[k])]
+            texts.append(f"{labels.field(criterion.attribute, criterion.label)}: {chosen.label}, "
+                         f"{signed(chosen.points)} of {criterion.max_points}")
+    return texts
 
 
 class Scorer:
@@ -195,8 +206,10 @@ class Scorer:
         empty = np.full(size, None, dtype=object)
         bin_index = np.empty((size, len(card.criteria)), dtype=np.int64)
         points = np.empty_like(bin_index)
+        observed: list[Observed] = []
         for c, criterion in enumerate(card.criteria):
-            idx = match_bins(criterion, columns.get(criterion.attribute, empty))
+            idx, seen = _observe(criterion, columns.get(criterion.attribute, empty))
+            observed.append(seen)
             table = np.array([b.points for b in criterion.bins] + [criterion.missing.points], dtype=np.int64)
             bin_index[:, c] = idx
             points[:, c] = table[idx]  # -1 picks the trailing missing entry
@@ -208,7 +221,7 @@ class Scorer:
             penalty += np.where(hit, exclusion.effect.points or 0, 0)
         scores = np.clip(card.base_points + points.sum(axis=1) + penalty, 0, MAX_SCORE).astype(np.int64)
         tiers = self._tiers_for(scores, excluded)
-        return ScoreResult(card, scores, tiers, bin_index, points, excluded)
+        return ScoreResult(card, scores, tiers, bin_index, points, excluded, tuple(observed))
 
     def _tiers_for(self, scores: npt.NDArray[np.int64], excluded: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
         best_first = self.scorecard.tiers
