@@ -8,7 +8,7 @@ from typing import Annotated, cast
 import typer
 from rich.table import Table
 
-from worker.cli import governance, monitoring, operations, refinement
+from worker.cli import governance, monitoring, operations, refinement, web
 from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, print_json, settings_of
 from worker.operate.cycle import OK, CycleSummary
 
@@ -22,6 +22,7 @@ governance.register(app)
 operations.register(app)
 monitoring.register(app)
 refinement.register(app)
+web.register(app)
 
 
 @app.callback()

@@ -94,9 +94,10 @@ def history(ctx: typer.Context,
     """Every event of every version: proposed, signed, approved, rejected, rolled back, superseded, retired."""
     context = context_of(ctx)
     events = context.versions.history(version)
-    rows: list[dict[str, Any]] = [{"at": e.at, "version": e.version, "action": e.action or e.to_status, "from": e.from_status,
-             "to": e.to_status, "by": e.actor, "channel": e.channel, "os_user": e.os_user,
-             "roles": list(e.roles or ()), "note": e.note} for e in events]
+    rows: list[dict[str, Any]] = [
+        {"at": e.at, "version": e.version, "action": e.action or e.to_status, "from": e.from_status,
+         "to": e.to_status, "by": e.actor, "channel": e.channel, "os_user": e.os_user,
+         "roles": list(e.roles or ()), "note": e.note} for e in events]
     if json_output:
         print_json(rows)
         return

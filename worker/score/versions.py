@@ -78,6 +78,27 @@ class VersionInfo:
         return found
 
 
+@dataclass(frozen=True)
+class VersionSummary:
+    """A version's lifecycle facts without its parsed scorecard (cheap to list)."""
+
+    version: int
+    status: str
+    name: str
+    kind: str
+    created_at: datetime | None
+    created_by: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    effective_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        """``v3``."""
+        return f"v{self.version}"
+
+
 def _info(row: ScorecardVersionRow) -> VersionInfo:
     return VersionInfo(row.version, row.status, row.name, row.kind, load_scorecard(row.document), dict(row.evidence),
                        row.created_at, row.created_by, row.decided_by, row.decided_at, row.decision_note,
@@ -107,6 +128,17 @@ class Versions:
                 ScorecardVersionRow.connection == self.connection).order_by(ScorecardVersionRow.version)).scalars()
             return [_info(r) for r in rows]
 
+    def summaries(self) -> builtins.list[VersionSummary]:
+        """Every version's lifecycle facts, newest first, without parsing any scorecard."""
+        columns = (ScorecardVersionRow.version, ScorecardVersionRow.status, ScorecardVersionRow.name,
+                   ScorecardVersionRow.kind, ScorecardVersionRow.created_at, ScorecardVersionRow.created_by,
+                   ScorecardVersionRow.decided_by, ScorecardVersionRow.decided_at, ScorecardVersionRow.decision_note,
+                   ScorecardVersionRow.effective_at)
+        with Session(self.engine) as session:
+            rows = session.execute(select(*columns).where(ScorecardVersionRow.connection == self.connection)
+                                   .order_by(ScorecardVersionRow.version.desc())).all()  # type: ignore[attr-defined]
+        return [VersionSummary(*row) for row in rows]
+
     def get(self, version: int) -> VersionInfo:
         """One version; :class:`GovernanceError` when it does not exist."""
         with Session(self.engine) as session:
@@ -122,7 +154,7 @@ class Versions:
 
     def pending(self) -> builtins.list[VersionInfo]:
         """The versions waiting for a decision (proposed), newest first."""
-        return [v for v in reversed(self.list()) if v.status == PROPOSED]
+        return [self.get(s.version) for s in self.summaries() if s.status == PROPOSED]
 
     def history(self, version: int | None = None) -> builtins.list[VersionEvent]:
         """The recorded transitions, oldest first."""

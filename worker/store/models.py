@@ -153,6 +153,7 @@ class VersionImpact(SQLModel, table=True):
     """An account whose tier a proposed version would change, against the scores when it was proposed."""
 
     __tablename__ = "version_impact"
+    __table_args__ = (Index("ix_version_impact_pipeline", "connection", "version", "open_pipeline"),)
     connection: str = Field(primary_key=True, max_length=64)
     version: int = Field(primary_key=True)
     account_id: str = Field(primary_key=True, max_length=64)

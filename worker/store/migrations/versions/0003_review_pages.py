@@ -45,6 +45,8 @@ def upgrade() -> None:
     sa.Column('open_pipeline', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('connection', 'version', 'account_id')
     )
+    op.create_index('ix_version_impact_pipeline', 'version_impact', ['connection', 'version', 'open_pipeline'],
+                    unique=False)
     op.create_table('web_user',
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('password_hash', sa.Text(), nullable=False),
@@ -84,6 +86,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_web_session_email'), table_name='web_session')
     op.drop_table('web_session')
     op.drop_table('web_user')
+    op.drop_index('ix_version_impact_pipeline', table_name='version_impact')
     op.drop_table('version_impact')
     with op.batch_alter_table('version_event') as batch:
         batch.drop_column('roles')

@@ -1,0 +1,1 @@
+"""The review pages (``icp serve``): sign-in, a connection's home, proposals, history, drift and measurement."""
