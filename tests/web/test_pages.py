@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
 from tests.web.conftest import Site, token
-from tests.web.world import ANALYST, CRO, CS, FOUNDER, PASSWORD
+from tests.web.world import ANALYST, CRO, CS, FAST_HASHER, FOUNDER, PASSWORD, Clock, settings_for
+from worker.web.app import build_services, create_app
 
 
 def test_signed_out_requests_are_refused(site: Site) -> None:
@@ -127,3 +133,14 @@ def test_yaml_export_and_drift_page(site: Site) -> None:
     assert "attachment" in exported.headers["content-disposition"]
     drift = client.get("/connections/main/drift")
     assert drift.status_code == 200 and "Version in force" in drift.text
+
+
+def test_cookie_behind_https_proxy_is_host_bound_and_secure(engine: Engine, tmp_path: Path) -> None:
+    """With an https public_url the session cookie is __Host-, Secure, HttpOnly and SameSite=Lax."""
+    services = build_services(settings_for(tmp_path, "https://icp.example.com"), engine, Clock(), FAST_HASHER)
+    client = TestClient(create_app(services), base_url="https://icp.example.com", follow_redirects=False)
+    response = client.get("/signin")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-icp_session=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie and "Path=/" in cookie and "Domain" not in cookie
+    assert response.headers["strict-transport-security"].startswith("max-age=")

@@ -155,6 +155,17 @@ def bench_refine(
     raise typer.Exit(refine_benchmark([str(deals)]))
 
 
+@bench_app.command("pages")
+def bench_pages(
+    accounts: Annotated[int, typer.Option(help="Accounts in the generated store.")] = 100_000,
+    repeat: Annotated[int, typer.Option(help="Renders of each page.")] = 20,
+) -> None:
+    """How long each review page takes to render with a large store (prints figures)."""
+    from worker.bench.pages import pages_benchmark
+
+    pages_benchmark(accounts, repeat, console)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

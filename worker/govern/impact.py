@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from worker.score.scorecard import Scorecard, Scorer
 from worker.score.scoring import load_accounts
-from worker.store import Account, Deal, VersionImpact, upsert
+from worker.store import Account, Deal, Owner, VersionImpact, upsert
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def store_impact(session: Session, connection: str, version: int, proposed: Scor
     new = Scorer(proposed).score(frame.columns, n=n)
     old = Scorer(current[1]).score(frame.columns, n=n) if current else None
     names = dict(session.execute(select(Account.id, Account.name).where(Account.connection == connection)).all())
+    owners = {owner_id: f"{name or ''} {email or ''}" for owner_id, name, email in session.execute(
+        select(Owner.id, Owner.name, Owner.email).where(Owner.connection == connection)).all()}
     pipeline = open_pipeline(session, connection)
     order = {tier: i for i, tier in enumerate(proposed.tiers)}
     rows: list[dict[str, Any]] = []
@@ -71,7 +73,9 @@ def store_impact(session: Session, connection: str, version: int, proposed: Scor
         rows.append({"connection": connection, "version": version, "account_id": account_id,
                      "name": names.get(account_id), "owner_id": frame.owners[i], "old_tier": before,
                      "new_tier": after, "old_score": int(old.scores[i]) if old is not None else None,
-                     "new_score": int(new.scores[i]), "open_pipeline": pipeline.get(account_id, 0.0)})
+                     "new_score": int(new.scores[i]), "open_pipeline": pipeline.get(account_id, 0.0),
+                     "search": " ".join([names.get(account_id) or "", owners.get(frame.owners[i], ""), account_id,
+                                         f"tier {before or '-'} to {after}"]).lower()})
     session.execute(delete(VersionImpact).where(VersionImpact.connection == connection,
                                                 VersionImpact.version == version))
     upsert(session, VersionImpact, rows)

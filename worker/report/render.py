@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -56,7 +57,9 @@ def _md(value: Any) -> str:
     return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+@lru_cache(maxsize=2)
 def _environment(fmt: Format) -> Environment:
+    """The templates of one format, compiled once per process."""
     env = Environment(loader=PackageLoader("worker.report", "templates"), autoescape=fmt == "html",
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(pct=percent, num=number, ci=_ci, days=_days, p=_p, md=_md)

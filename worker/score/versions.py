@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -99,8 +100,14 @@ class VersionSummary:
         return f"v{self.version}"
 
 
+@lru_cache(maxsize=128)
+def _parsed(document: str) -> Scorecard:
+    """A stored scorecard document, parsed once (documents never change once stored; scorecards are frozen)."""
+    return load_scorecard(document)
+
+
 def _info(row: ScorecardVersionRow) -> VersionInfo:
-    return VersionInfo(row.version, row.status, row.name, row.kind, load_scorecard(row.document), dict(row.evidence),
+    return VersionInfo(row.version, row.status, row.name, row.kind, _parsed(row.document), dict(row.evidence),
                        row.created_at, row.created_by, row.decided_by, row.decided_at, row.decision_note,
                        row.effective_at, row.document)
 

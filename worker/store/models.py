@@ -150,7 +150,10 @@ class VersionEvent(SQLModel, table=True):
 
 
 class VersionImpact(SQLModel, table=True):
-    """An account whose tier a proposed version would change, against the scores when it was proposed."""
+    """An account whose tier a proposed version would change, against the scores when it was proposed.
+
+    ``search`` is the lower-case text the review page searches: company name, owner name and e-mail, tiers.
+    """
 
     __tablename__ = "version_impact"
     __table_args__ = (Index("ix_version_impact_pipeline", "connection", "version", "open_pipeline"),)
@@ -164,6 +167,7 @@ class VersionImpact(SQLModel, table=True):
     old_score: int | None = None
     new_score: int
     open_pipeline: float = 0.0
+    search: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AccountScore(SQLModel, table=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
@@ -116,7 +117,7 @@ class SecurityHeaders:
 
 def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, SignInRequired):
-        return RedirectResponse(f"/signin?next={exc.next_path}", 303)
+        return RedirectResponse(f"/signin?next={quote(exc.next_path, safe='/')}", 303)
     assert isinstance(exc, HTTPException)
     services: Services = request.app.state.services
     titles = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 405: "Not allowed"}

@@ -52,16 +52,12 @@ def impact_page(engine: Engine, connection: str, version: int, query: str = "", 
                       col(Owner.id) == col(VersionImpact.owner_id))
     where: list[Any] = [col(VersionImpact.connection) == connection, col(VersionImpact.version) == version]
     if query:
-        pattern = _like(query)
-        where.append(or_(func.lower(col(VersionImpact.name)).like(pattern, escape="\\"),
-                         func.lower(col(Owner.name)).like(pattern, escape="\\"),
-                         func.lower(col(Owner.email)).like(pattern, escape="\\"),
-                         col(VersionImpact.account_id) == query, col(VersionImpact.new_tier) == query,
-                         col(VersionImpact.old_tier) == query))
+        where.append(or_(col(VersionImpact.search).like(_like(query), escape="\\"),
+                         col(VersionImpact.new_tier) == query, col(VersionImpact.old_tier) == query))
     with Session(engine) as session:
         matched, pipeline = session.execute(
             select(func.count(), func.coalesce(func.sum(col(VersionImpact.open_pipeline)), 0.0))
-            .select_from(VersionImpact).outerjoin(Owner, owner_join).where(*where)).one()
+            .select_from(VersionImpact).where(*where)).one()
         pages = max(1, -(-int(matched) // PAGE_SIZE))
         page = min(max(1, page), pages)
         found = session.execute(
