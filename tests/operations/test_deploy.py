@@ -83,7 +83,7 @@ def test_each_file_runs_existing_icp_commands() -> None:
 
 def test_a_command_the_cli_lacks_is_caught() -> None:
     """The check rejects an unknown command or option."""
-    assert [_parse(argv) for argv in (["icp", "serve"], ["icp", "run", "--forever"], ["icp", "run", "--once"])] == [
+    assert [_parse(argv) for argv in (["icp", "daemonize"], ["icp", "run", "--forever"], ["icp", "run", "--once"])] == [
         None, None, "run"]
 
 
