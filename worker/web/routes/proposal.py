@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from worker.govern.approval import approve_version
-from worker.govern.proposals import read_brief
+from worker.govern.briefs import read_brief, read_fragment, read_summary
 from worker.score.scorecard.diff import diff_scorecards
 from worker.score.signoff import WEB, Actor
 from worker.score.versions import APPROVED, GovernanceError, VersionInfo
@@ -46,6 +46,22 @@ def _stop_gates(evidence: dict[str, Any]) -> dict[str, list[str]]:
             "warnings": [str(w) for w in readiness.get("warnings") or []]}
 
 
+def _summary(engine: Any, connection: str, label: str) -> dict[str, Any] | None:
+    """The stored executive summary as a headline and titled lists (None for versions without an analysis)."""
+    stored = read_summary(engine, connection, label)
+    if stored is None:
+        return None
+    sections: list[tuple[str, list[str]]] = []
+    for line in stored.text.splitlines()[1:]:
+        if line.endswith(":") and not line.startswith("- "):
+            sections.append((line[:-1], []))
+        elif line.startswith("- ") and sections:
+            sections[-1][1].append(line[2:])
+        elif line == "…" and sections:
+            sections[-1][1].append(line)
+    return {"headline": stored.headline, "sections": sections}
+
+
 def _values(request: Request, person: Access, info: VersionInfo) -> dict[str, Any]:
     found = services(request)
     context = person.context
@@ -59,7 +75,9 @@ def _values(request: Request, person: Access, info: VersionInfo) -> dict[str, An
         "risks": info.risks(), "gates": _stop_gates(info.evidence),
         "tier_impact": info.evidence.get("tier_impact"), "impact": impact_page(
             found.engine, context.name, info.version, request.query_params.get("q", ""), _page_number(request)),
-        "brief": body_of(read_brief(found.engine, context.name, info.label, "html")),
+        "summary": _summary(found.engine, context.name, info.label),
+        "brief": read_fragment(found.engine, context.name, info.label)
+        or body_of(read_brief(found.engine, context.name, info.label, "html")),
         "flash": request.session.pop(FLASH, None), "error": None, "note": "",
     }
 
