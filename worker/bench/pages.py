@@ -69,7 +69,8 @@ def _seed(engine: Engine, n: int, chunk: int = 10_000) -> None:
 
 def _measurements(engine: Engine, n: int, now: datetime) -> None:
     tiers = ["A", "B", "C", "D"]
-    rows = [{"connection": "main", "run_id": f"r{day}", "at": now - timedelta(days=90 - day), "version": 1,
+    rows: list[dict[str, Any]] = [
+        {"connection": "main", "run_id": f"r{day}", "at": now - timedelta(days=90 - day), "version": 1,
              "figures": {"tiers": tiers, "by_tier": {t: {"accounts": n // 4, "open_deals": 100 + day, "closed": 40,
                                                          "close_rate": 0.4 - 0.08 * k, "median_cycle_days": 30 + k * 9,
                                                          "churn_rate": 0.05 + 0.03 * k} for k, t in enumerate(tiers)}}}
