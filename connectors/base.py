@@ -69,6 +69,28 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class FieldDefinition:
+    """A CRM field as people see it: its label and, for a picklist, each stored value's label.
+
+    ``money`` is True for amounts shown in the portal's currency (HubSpot's ``showCurrencySymbol``,
+    Salesforce's ``currency`` type).
+    """
+
+    name: str
+    label: str
+    options: Mapping[str, str] = field(default_factory=dict)
+    money: bool = False
+
+
+@dataclass(frozen=True)
+class PortalDetails:
+    """Account-wide settings the worker shows numbers with: the currency (ISO 4217) and the time zone."""
+
+    currency: str | None = None
+    time_zone: str | None = None
+
+
+@dataclass(frozen=True)
 class OwnedFieldStatus:
     """Which owned fields exist and are usable in the CRM."""
 
@@ -143,6 +165,14 @@ class Connector(ABC):
     @abstractmethod
     def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
         """One account's current property values, as a rep would see them."""
+
+    def read_field_definitions(self, object_type: ObjectType, names: Sequence[str]) -> list[FieldDefinition]:
+        """Labels (and picklist option labels) of the named fields that exist; none when the CRM has no metadata."""
+        return []
+
+    def read_portal_details(self) -> PortalDetails:
+        """The portal's or org's currency and time zone, when the CRM says."""
+        return PortalDetails()
 
     def close(self) -> None:
         """Release connections."""

@@ -18,6 +18,25 @@ INDUSTRIES: tuple[str, ...] = (
     "INSURANCE",
     "NONPROFIT_ORGANIZATION_MANAGEMENT",
 )
+# HubSpot's labels for these options of its standard `industry` property (LinkedIn's industry names).
+INDUSTRY_LABELS: dict[str, str] = {
+    "COMPUTER_SOFTWARE": "Computer Software",
+    "FINANCIAL_SERVICES": "Financial Services",
+    "HOSPITAL_HEALTH_CARE": "Hospital & Health Care",
+    "RETAIL": "Retail",
+    "MARKETING_AND_ADVERTISING": "Marketing and Advertising",
+    "MECHANICAL_OR_INDUSTRIAL_ENGINEERING": "Mechanical or Industrial Engineering",
+    "EDUCATION_MANAGEMENT": "Education Management",
+    "REAL_ESTATE": "Real Estate",
+    "LOGISTICS_AND_SUPPLY_CHAIN": "Logistics and Supply Chain",
+    "TELECOMMUNICATIONS": "Telecommunications",
+    "INSURANCE": "Insurance",
+    "NONPROFIT_ORGANIZATION_MANAGEMENT": "Non-Profit Organization Management",
+}
+FUNDING_STAGE_LABELS: dict[str, str] = {
+    "bootstrapped": "Bootstrapped", "seed": "Seed", "series_a": "Series A", "series_b": "Series B",
+    "growth": "Growth", "public": "Public",
+}
 INDUSTRY_WEIGHTS: tuple[float, ...] = (
     0.14, 0.10, 0.09, 0.09, 0.09, 0.09, 0.07, 0.07, 0.07, 0.06, 0.07, 0.06,
 )

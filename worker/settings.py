@@ -168,6 +168,8 @@ class ConnectionConfig(_Section):
     writeback: WritebackOptions = WritebackOptions()
     schedule: ScheduleOptions = ScheduleOptions()
     refine: dict[str, Any] = {}
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
+                                 description="ISO 4217 code amounts are shown in; default: the CRM's own setting")
 
     @field_validator("approvers", "viewers")
     @classmethod

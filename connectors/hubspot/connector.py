@@ -9,9 +9,12 @@ from typing import Any
 
 from connectors.base import (
     Connector,
+    FieldDefinition,
     FieldSpec,
+    ObjectType,
     OwnedFieldStatus,
     Page,
+    PortalDetails,
     PullRequest,
     RawRecord,
     TaskRequest,
@@ -21,6 +24,7 @@ from connectors.errors import RetriableError
 from connectors.http import RetryPolicy
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.streams import SEARCH_CAP, STREAMS, SearchWindows, list_pages, parse_time
+from connectors.hubspot.vocabulary import field_definitions, portal_details
 
 BATCH_SIZE = 100
 ASSOCIATION_BATCH = 1000
@@ -260,6 +264,14 @@ class HubSpotConnector(Connector):
         company = self.client.call("GET /crm/v3/objects/companies/{id}", api.get_by_id, account_id,
                                    properties=list(properties), record_id=account_id)
         return dict(company.properties or {})
+
+    def read_field_definitions(self, object_type: ObjectType, names: Sequence[str]) -> list[FieldDefinition]:
+        """Property and option labels from the properties API (one call per object type)."""
+        return field_definitions(self.client, STREAMS[object_type].hubspot_object, names)
+
+    def read_portal_details(self) -> PortalDetails:
+        """The company currency and time zone from the account information API."""
+        return portal_details(self.client)
 
     def close(self) -> None:
         """Release connection pools."""

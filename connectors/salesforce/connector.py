@@ -11,9 +11,12 @@ from simple_salesforce.format import format_external_id, format_soql
 
 from connectors.base import (
     Connector,
+    FieldDefinition,
     FieldSpec,
+    ObjectType,
     OwnedFieldStatus,
     Page,
+    PortalDetails,
     PullRequest,
     RawRecord,
     TaskRequest,
@@ -33,6 +36,7 @@ from connectors.salesforce.streams import (
     window_soql,
     windows,
 )
+from connectors.salesforce.vocabulary import field_definitions, portal_details
 from connectors.salesforce.writes import AccountWriter
 
 __all__ = ["SalesforceConnector"]
@@ -221,6 +225,14 @@ class SalesforceConnector(Connector):
         record = self.client.call("GET sobjects/Account/{id}", lambda sf: sf.restful(
             f"sobjects/Account/{account_id}", params=params), record_id=account_id)
         return {k: v for k, v in (record or {}).items() if k != "attributes"}
+
+    def read_field_definitions(self, object_type: ObjectType, names: Sequence[str]) -> list[FieldDefinition]:
+        """Field and picklist labels from the sObject's describe (read once per connector)."""
+        return field_definitions(self.schema, STREAMS[object_type].sobject, names)
+
+    def read_portal_details(self) -> PortalDetails:
+        """The org's default currency (or corporate currency) and time zone."""
+        return portal_details(self.client)
 
     def close(self) -> None:
         """Close the HTTP session."""

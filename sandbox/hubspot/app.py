@@ -69,6 +69,7 @@ class HubSpotSandbox(SandboxServer):
                        meta.association_batch_read(from_type, to_type))
         self.route("GET", "/crm/v3/owners/", meta.owners)
         self.route("GET", "/crm/v3/owners/{ownerId}", meta.owner)
+        self.route("GET", "/account-info/v3/details", meta.account_details)
         self.route("GET", "/crm/v3/pipelines/deals", meta.pipelines)
         self.route("GET", "/crm/v3/pipelines/deals/{pipelineId}", meta.pipeline)
 
@@ -148,6 +149,11 @@ class HubSpotSandbox(SandboxServer):
                 if row is None:
                     raise KeyError(record_id)
                 store.write(row, {"hs_lastmodifieddate": stamp})
+
+    def set_currency(self, code: str) -> None:
+        """Set the portal's company currency (Settings > Account defaults > Currency)."""
+        with self.lock:
+            self.portal.currency = code
 
     def delete_property(self, name: str, object_type: str = "companies") -> bool:
         """Remove a property definition (its values are no longer returned); True if it existed."""

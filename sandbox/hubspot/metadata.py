@@ -14,6 +14,7 @@ from sandbox.server import Handler, Request, Response
 __all__ = ["MetadataEndpoints", "pipeline_json", "MAX_ASSOCIATION_INPUTS"]
 
 MAX_ASSOCIATION_INPUTS = 1000
+PORTAL_ID = 62515
 PIPELINES_CREATED = "2019-08-06T02:41:52.000Z"
 
 
@@ -62,6 +63,18 @@ class MetadataEndpoints:
         """GET /crm/v3/owners/{ownerId}."""
         found = next((o for o in self.portal.owners if o["id"] == req.params["ownerId"]), None)
         return Response(200, found) if found else errors.error(404, f"Owner {req.params['ownerId']} not found")
+
+    def account_details(self, req: Request) -> Response:
+        """GET /account-info/v3/details: the portal's id, type, time zone and currencies.
+
+        Shape of HubSpot's account information API ("Retrieve account details"): portalId,
+        accountType, timeZone, companyCurrency, additionalCurrencies, utcOffset,
+        utcOffsetMilliseconds, uiDomain, dataHostingLocation.
+        """
+        return Response(200, {"portalId": PORTAL_ID, "accountType": "STANDARD", "timeZone": self.portal.time_zone,
+                              "companyCurrency": self.portal.currency, "additionalCurrencies": [],
+                              "utcOffset": "-05:00", "utcOffsetMilliseconds": -18_000_000,
+                              "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
 
     def pipelines(self, req: Request) -> Response:
         """GET /crm/v3/pipelines/deals."""

@@ -58,6 +58,8 @@ class Portal:
         self.owners = owners
         self.owner_ids = frozenset(o["id"] for o in owners)
         self.stores: dict[str, ObjectStore] = {}
+        self.currency = "USD"
+        self.time_zone = "US/Eastern"
 
     def validate(self, object_type: str, props: Mapping[str, Any]) -> dict[str, str | None]:
         """Normalise values against the property definitions; raises ValidationFailed."""

@@ -46,7 +46,11 @@ class GroupDef:
 
 @dataclass
 class PropertyDef:
-    """A property definition; `options` are dicts with label/value/hidden/displayOrder/description."""
+    """A property definition; `options` are dicts with label/value/hidden/displayOrder/description.
+
+    Number properties carry ``showCurrencySymbol`` (shown in the portal's company currency), as in
+    HubSpot's CRM properties API.
+    """
 
     name: str
     label: str
@@ -61,6 +65,7 @@ class PropertyDef:
     calculated: bool = False
     external_options: bool = False
     has_unique_value: bool = False
+    show_currency_symbol: bool = False
     hidden: bool = False
     form_field: bool = False
     created_at: str = "2019-08-06T02:41:52.000Z"
@@ -85,6 +90,8 @@ class PropertyDef:
         }
         if self.hubspot_defined:
             body["hubspotDefined"] = True
+        if self.type == "number":
+            body["showCurrencySymbol"] = self.show_currency_symbol
         return body
 
     def normalize(self, raw: Any, owner_ids: frozenset[str] = frozenset()) -> str | None:

@@ -38,9 +38,10 @@ def _companies() -> PropertyRegistry:
     defs = _system("createdate", g) + [
         _std("name", "Company name", "string", "text", g),
         _std("domain", "Company Domain Name", "string", "text", g),
-        _std("industry", "Industry", "enumeration", "select", g, options=options(cat.INDUSTRIES)),
+        _std("industry", "Industry", "enumeration", "select", g,
+             options=options(cat.INDUSTRIES, [cat.INDUSTRY_LABELS[i] for i in cat.INDUSTRIES])),
         _std("numberofemployees", "Number of Employees", "number", "number", g),
-        _std("annualrevenue", "Annual Revenue", "number", "number", g),
+        _std("annualrevenue", "Annual Revenue", "number", "number", g, show_currency_symbol=True),
         _std("country", "Country/Region", "string", "text", g),
         _std("city", "City", "string", "text", g),
         _std("phone", "Phone Number", "string", "phonenumber", g),
@@ -56,7 +57,7 @@ def _companies() -> PropertyRegistry:
              options=options(["tier_1", "tier_2", "tier_3"], ["Tier 1", "Tier 2", "Tier 3"])),
         _std("hs_is_target_account", "Target Account", "bool", "booleancheckbox", g, options=_BOOL_OPTIONS),
         _custom("funding_stage", "Funding stage", "enumeration", "select", "enrichment",
-                options=options(cat.FUNDING_STAGES)),
+                options=options(cat.FUNDING_STAGES, [cat.FUNDING_STAGE_LABELS[f] for f in cat.FUNDING_STAGES])),
         _custom("uses_data_warehouse", "Uses a data warehouse", "bool", "booleancheckbox", "enrichment",
                 options=_BOOL_OPTIONS),
         _custom("crm_system", "CRM system", "enumeration", "select", "enrichment", options=options(cat.CRM_SYSTEMS)),
@@ -84,7 +85,7 @@ def _deals() -> PropertyRegistry:
     stages = [s for p in cat.PIPELINES for s in p.stages]
     defs = _system("createdate", g) + [
         _std("dealname", "Deal Name", "string", "text", g),
-        _std("amount", "Amount", "number", "number", g),
+        _std("amount", "Amount", "number", "number", g, show_currency_symbol=True),
         _std("dealstage", "Deal Stage", "enumeration", "radio", g,
              options=options([s.id for s in stages], [s.label for s in stages])),
         _std("pipeline", "Pipeline", "enumeration", "select", g,

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox import _catalog as cat
 from sandbox._catalog import PIPELINES
 from sandbox.clock import Clock, from_ms, to_ms
 from sandbox.salesforce.org import FieldDef, Org, salesforce_id
@@ -41,14 +42,16 @@ ACCOUNT_FIELDS = _system(
     FieldDef("Name", "string", "Account Name", nillable=False, length=255),
     FieldDef("OwnerId", "reference", "Owner ID", nillable=False, length=18),
     FieldDef("Website", "url", "Website", length=255),
-    FieldDef("Industry", "picklist", "Industry", length=255),
+    FieldDef("Industry", "picklist", "Industry", length=255, picklist=cat.INDUSTRIES,
+             picklist_labels=tuple(cat.INDUSTRY_LABELS[i] for i in cat.INDUSTRIES)),
     FieldDef("NumberOfEmployees", "int", "Employees"),
     FieldDef("AnnualRevenue", "currency", "Annual Revenue"),
     FieldDef("BillingCountry", "string", "Billing Country", length=80),
     _custom("Founded_Year__c", "double", "Founded Year"),
-    _custom("Funding_Stage__c", "picklist", "Funding Stage", length=255),
+    _custom("Funding_Stage__c", "picklist", "Funding Stage", length=255, picklist=cat.FUNDING_STAGES,
+            picklist_labels=tuple(cat.FUNDING_STAGE_LABELS[f] for f in cat.FUNDING_STAGES)),
     _custom("Uses_Data_Warehouse__c", "picklist", "Uses a Data Warehouse", length=255, picklist=("Yes", "No")),
-    _custom("CRM_System__c", "picklist", "CRM System", length=255),
+    _custom("CRM_System__c", "picklist", "CRM System", length=255, picklist=cat.CRM_SYSTEMS),
     _custom("Web_Visits_30d__c", "double", "Web Visits (30 days)"),
     _custom("Retention_Status__c", "picklist", "Retention Status", length=255),
     _custom("Churn_Date__c", "date", "Churn Date"),
@@ -69,7 +72,8 @@ OPPORTUNITY_FIELDS = _system(
     FieldDef("Probability", "percent", "Probability (%)"),
     FieldDef("Amount", "currency", "Amount"),
     FieldDef("CloseDate", "date", "Close Date"),
-    FieldDef("LeadSource", "picklist", "Lead Source", length=255),
+    FieldDef("LeadSource", "picklist", "Lead Source", length=255, picklist=cat.LEAD_SOURCES,
+             picklist_labels=tuple(s.title() for s in cat.LEAD_SOURCES)),
     _custom("Loss_Reason__c", "picklist", "Loss Reason", length=255),
     _custom("Competitor__c", "string", "Competitor", length=255),
 )
@@ -105,11 +109,14 @@ _SETUP_FIELDS = {
                             FieldDef("SortOrder", "int")),
     "PermissionSet": _system(FieldDef("Name", "string", length=80), FieldDef("Label", "string", length=80)),
     "PermissionSetAssignment": _system(FieldDef("PermissionSetId", "reference"), FieldDef("AssigneeId", "reference")),
+    "Organization": _system(FieldDef("Name", "string", "Name", writable=False, length=80),
+                            FieldDef("DefaultCurrencyIsoCode", "picklist", "Currency", writable=False, length=255),
+                            FieldDef("TimeZoneSidKey", "picklist", "Default Time Zone", writable=False, length=40)),
     "FieldPermissions": _system(FieldDef("ParentId", "reference"), FieldDef("SobjectType", "string"),
                                 FieldDef("Field", "string"), FieldDef("PermissionsRead", "boolean"),
                                 FieldDef("PermissionsEdit", "boolean")),
 }
-_PREFIXES = {"Account": "001", "Opportunity": "006", "User": "005", "Note": "002", "Task": "00T",
+_PREFIXES = {"Organization": "00D", "Account": "001", "Opportunity": "006", "User": "005", "Note": "002", "Task": "00T",
              "TaskStatus": "01J", "TaskPriority": "01K", "PermissionSet": "0PS", "PermissionSetAssignment": "0Pa",
              "FieldPermissions": "01k"}
 
@@ -216,5 +223,7 @@ def load_org(world: World, clock: Clock) -> Org:
     deal_ids = _opportunities(org, world, account_ids, owner_ids)
     _notes(org, world, account_ids, deal_ids, owner_ids)
     _picklists(org)
+    org.insert(org.tables["Organization"], {"Name": "Sandbox Org", "DefaultCurrencyIsoCode": "USD",
+                                            "TimeZoneSidKey": "America/New_York"}, world.now_ms)
     org.stages = {s.label: (s.is_closed, s.is_won, s.probability * 100) for s in _STAGES.values()}
     return org

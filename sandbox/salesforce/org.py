@@ -72,18 +72,25 @@ class FieldDef:
     unique: bool = False
     length: int = 0
     picklist: tuple[str, ...] = ()
+    picklist_labels: tuple[str, ...] = ()
     readable_by_user: bool = True
     editable_by_user: bool = True
 
     def describe(self) -> dict[str, Any]:
-        """The field's entry in an sObject describe."""
+        """The field's entry in an sObject describe.
+
+        Key names follow Salesforce's DescribeSObjectResult Field; ``picklistValues`` entries are
+        PicklistEntry ``{active, defaultValue, label, validFor, value}`` (``label`` is what users see,
+        ``value`` the API name stored on records).
+        """
         updateable = self.writable and self.editable_by_user
         return {
             "name": self.name, "label": self.label or self.name, "type": self.type, "custom": self.custom,
             "updateable": updateable, "createable": updateable, "nillable": self.nillable,
             "externalIdField": self.external_id, "unique": self.unique, "length": self.length,
-            "picklistValues": [{"value": v, "label": v, "active": True, "defaultValue": False}
-                               for v in self.picklist],
+            "picklistValues": [{"active": True, "defaultValue": False, "label": label, "validFor": None, "value": v}
+                               for v, label in zip(self.picklist, self.picklist_labels or self.picklist,
+                                                   strict=True)],
         }
 
     def coerce(self, value: Any) -> Any:

@@ -24,6 +24,7 @@ from worker.context import Context
 from worker.govern.briefs import BRIEF_FORMATS, read_brief, store_briefs, vocabulary_for, write_briefs
 from worker.govern.impact import store_impact
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
+from worker.ingest.vocabulary import load_field_labels
 from worker.logs import get_logger
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
 from worker.refine.brief import BriefContext
@@ -90,7 +91,8 @@ def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord],
 def brief_context(ctx: Context, label: str, analysis: Analysis, current: VersionInfo | None) -> BriefContext:
     """How the brief presents ``analysis``: the CRM's labels and names, and the version in force."""
     try:
-        vocabulary = vocabulary_for(ctx.engine, ctx.name, ctx.mapping, analysis)
+        labels = load_field_labels(ctx.engine, ctx.name, ctx.mapping, ctx.config.currency)
+        vocabulary = vocabulary_for(ctx.engine, ctx.name, ctx.mapping, analysis, labels)
     except ConfigError as exc:
         log.warning("brief.no_vocabulary", reason=str(exc))
         vocabulary = Vocabulary()

@@ -1,26 +1,105 @@
 """The CRM's words, kept in the store: field and option labels, the portal's currency, record names.
 
-What the reasons and the brief read is keyed by canonical attribute, through the connection's
-field mapping (the CRM knows properties; the worker knows attributes).
+:func:`refresh_vocabulary` reads field definitions (labels, picklist option labels, which fields
+are money) and the portal's currency from the connector, at most once a day, and keeps them.
+:func:`load_field_labels` gives them back keyed by canonical attribute, through the connection's
+field mapping (the CRM knows properties; the worker knows attributes), for the reasons and the brief.
+Labels are a courtesy: a CRM that cannot say them never stops a run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
+from connectors.base import Connector
+from connectors.errors import ConnectorError, QuotaExhaustedError
 from worker.ingest.mapping import FieldMapping
-from worker.store import Account, Deal
+from worker.logs import get_logger
+from worker.score.scorecard.labels import FieldLabels
+from worker.store import Account, CrmField, CrmPortal, Deal, session_scope, upsert
 
 CHUNK = 500
+MAX_AGE = timedelta(days=1)
+log = get_logger("worker.ingest.vocabulary")
 
 
 def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
     items = sorted(set(ids))
     for start in range(0, len(items), CHUNK):
         yield items[start:start + CHUNK]
+
+
+def field_sources(mapping: FieldMapping) -> dict[str, tuple[str, str]]:
+    """Canonical attribute → (object type, CRM field) for everything a reason or the brief names."""
+    account_fields = {**mapping.accounts.health, **mapping.accounts.attributes}
+    sources = {attribute: ("accounts", ref.field) for attribute, ref in account_fields.items()}
+    deals = mapping.deals
+    for attribute in ("amount", "stage", "pipeline", "loss_reason", "competitor", "lead_source"):
+        ref = getattr(deals, attribute)
+        if ref is not None:
+            sources[attribute] = ("deals", ref.field)
+    sources.update({attribute: ("deals", ref.field) for attribute, ref in deals.attributes.items()})
+    return sources
+
+
+def refresh_vocabulary(engine: Engine, connection: str, connector: Connector, mapping: FieldMapping,
+                       now: datetime, max_age: timedelta = MAX_AGE) -> bool:
+    """Read labels and the currency from the CRM when the stored ones are older than ``max_age``.
+
+    Returns True when they were read. A CRM error is logged and the stored labels stay; running
+    out of daily quota is not caught, so the run stops cleanly as it would on any other call.
+    """
+    with Session(engine) as session:
+        portal = session.get(CrmPortal, connection)
+    if portal is not None and portal.read_at is not None and now - portal.read_at < max_age:
+        return False
+    wanted: dict[str, list[str]] = {}
+    for object_type, name in field_sources(mapping).values():
+        wanted.setdefault(object_type, []).append(name)
+    try:
+        definitions = {object_type: connector.read_field_definitions(object_type, names)  # type: ignore[arg-type]
+                       for object_type, names in wanted.items()}
+        details = connector.read_portal_details()
+    except QuotaExhaustedError:
+        raise
+    except ConnectorError as exc:
+        log.warning("vocabulary.unavailable", reason=str(exc))
+        return False
+    rows = [{"connection": connection, "object_type": object_type, "name": d.name, "label": d.label,
+             "options": dict(d.options), "money": d.money, "read_at": now}
+            for object_type, found in definitions.items() for d in found]
+    with session_scope(engine) as session:
+        upsert(session, CrmField, rows)
+        upsert(session, CrmPortal, [{"connection": connection, "currency": details.currency,
+                                     "time_zone": details.time_zone, "read_at": now}])
+    log.info("vocabulary.read", fields=len(rows), currency=details.currency)
+    return True
+
+
+def load_field_labels(engine: Engine, connection: str, mapping: FieldMapping,
+                      currency: str | None = None) -> FieldLabels:
+    """Labels by canonical attribute from the stored CRM metadata; ``currency`` (from config) wins over the CRM's."""
+    with Session(engine) as session:
+        fields = {(f.object_type, f.name.lower()): f for f in session.execute(
+            select(CrmField).where(col(CrmField.connection) == connection)).scalars()}
+        portal = session.get(CrmPortal, connection)
+    labels: dict[str, str] = {}
+    options: dict[str, dict[str, str]] = {}
+    money: set[str] = set()
+    for attribute, (object_type, name) in field_sources(mapping).items():
+        found = fields.get((object_type, name.lower()))
+        if found is None:
+            continue
+        labels[attribute] = found.label
+        if found.options:
+            options[attribute] = {str(k): str(v) for k, v in found.options.items()}
+        if found.money:
+            money.add(attribute)
+    return FieldLabels.build(labels, options, money, currency or (portal.currency if portal else None))
 
 
 def record_names(engine: Engine, connection: str, mapping: FieldMapping, account_ids: Iterable[str],

@@ -19,6 +19,7 @@ from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
 from worker.context import Context
 from worker.govern.tasks import ReviewTasks, ensure_leadership_tasks
 from worker.ingest.sync import Sync
+from worker.ingest.vocabulary import load_field_labels, refresh_vocabulary
 from worker.logs import bind_run, get_logger
 from worker.monitor import measure_store
 from worker.operate.drift_step import check_drift
@@ -124,6 +125,8 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
     with bind_run(phase="sync"):
         report = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id).run(started)
     summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
+    with bind_run(phase="vocabulary"):
+        refresh_vocabulary(ctx.engine, ctx.name, connector, ctx.mapping, started)
     tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id)
     version: VersionInfo | None = None
     try:
@@ -149,7 +152,8 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
     assert owned is not None
     summary.version = version.label
     with bind_run(phase="score", version=version.label):
-        scoring = score_store(ctx.engine, ctx.name, version, started)
+        labels = load_field_labels(ctx.engine, ctx.name, ctx.mapping, ctx.config.currency)
+        scoring = score_store(ctx.engine, ctx.name, version, started, labels)
         log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
     summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
     summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])

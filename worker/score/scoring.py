@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from worker.score.scorecard import Scorecard, Scorer, ScoreResult
+from worker.score.scorecard.labels import NO_LABELS, FieldLabels
 from worker.score.versions import VersionInfo
 from worker.store import Account, AccountScore, session_scope, upsert
 
@@ -80,15 +81,19 @@ def load_accounts(session: Session, connection: str, attributes: list[str]) -> A
     return AccountFrame([r.id for r in rows], [r.owner_id for r in rows], columns)
 
 
-def score_store(engine: Engine, connection: str, version: VersionInfo, now: datetime) -> ScoringReport:
-    """Score every account and store the results; report tier counts and tier changes."""
+def score_store(engine: Engine, connection: str, version: VersionInfo, now: datetime,
+                labels: FieldLabels = NO_LABELS) -> ScoringReport:
+    """Score every account and store the results; report tier counts and tier changes.
+
+    ``labels`` are the CRM's field and option labels and currency, so reasons read as the CRM shows values.
+    """
     card = version.scorecard
     with Session(engine) as session:
         frame = load_accounts(session, connection, card.attributes)
         previous = {s.account_id: s for s in session.execute(
             select(AccountScore).where(AccountScore.connection == connection)).scalars()}
     result = Scorer(card).score(frame.columns, n=len(frame.ids))
-    reasons = result.reasons()
+    reasons = result.reasons(labels=labels)
     report = ScoringReport(version=version.version, accounts=ScoredAccounts.of(frame.ids, result),
                            scored=len(frame.ids), by_tier=result.tier_counts())
     for c, criterion in enumerate(card.criteria):

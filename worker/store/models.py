@@ -309,3 +309,26 @@ class LoginAttempt(SQLModel, table=True):
     address: str = Field(max_length=64)
     at: datetime | None = _when(nullable=False)
     ok: bool = False
+
+
+class CrmField(SQLModel, table=True):
+    """A CRM field's label and its picklist options' labels, as the CRM's metadata gives them."""
+
+    __tablename__ = "crm_field"
+    connection: str = Field(primary_key=True, max_length=64)
+    object_type: str = Field(primary_key=True, max_length=16)
+    name: str = Field(primary_key=True, max_length=128)
+    label: str = Field(sa_column=Column(Text, nullable=False))
+    options: dict[str, Any] = _json()
+    money: bool = False
+    read_at: datetime | None = _when()
+
+
+class CrmPortal(SQLModel, table=True):
+    """Account-wide settings of a connection's CRM: its currency and time zone, and when they were read."""
+
+    __tablename__ = "crm_portal"
+    connection: str = Field(primary_key=True, max_length=64)
+    currency: str | None = Field(default=None, max_length=8)
+    time_zone: str | None = Field(default=None, max_length=64)
+    read_at: datetime | None = _when()
