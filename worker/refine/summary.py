@@ -198,8 +198,12 @@ def _evidence(analysis: Analysis, ctx: BriefContext) -> tuple[str, ...]:
         if not estimable:
             continue
         best = max(estimable, key=lambda b: b.woe)
-        words = (f"is {vocab.values(criterion.attribute, list(best.values))}" if best.values
-                 else vocab.range_words(criterion.attribute, best.low, best.high))
+        if best.values and set(best.values) <= {"true", "false"}:
+            words = f"- {vocab.values(criterion.attribute, list(best.values))}"
+        elif best.values:
+            words = f"is {vocab.values(criterion.attribute, list(best.values), limit=6)}"
+        else:
+            words = vocab.range_words(criterion.attribute, best.low, best.high)
         lines.append(f"{vocab.field(criterion.attribute)} {words}: {best.target_positives:,} of {best.n:,} deals "
                      f"{rate_of} ({_pct(best.target_rate)}), against {_pct(criterion.base_rate)} overall.")
     if analysis.exclusions and analysis.proposed is not None:
@@ -279,8 +283,9 @@ def _risks(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> tuple[str
         if len(dimensions) == 1 and len(analysis.selected) > 0:
             lines.append(f"Rests on one kind of signal only ({dimensions.pop()}).")
     if analysis.proposed is not None and analysis.proposed.exclusions:
-        lines.append(f"{plural(len(analysis.proposed.exclusions), 'exclusion')} hold accounts down; a person decides "
-                     "what to do with them, and nothing is disqualified automatically.")
+        count = len(analysis.proposed.exclusions)
+        lines.append(f"{plural(count, 'exclusion')} {'holds' if count == 1 else 'hold'} accounts down; a person "
+                     "decides what to do with them, and nothing is disqualified automatically.")
     lines += [f"Warning: {w}." for w in analysis.readiness.warnings]
     held = sum(1 for r in analysis.under_review if r.kind == "criterion")
     if held:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape as _escape
 
 from markupsafe import Markup
 
+from worker.refine.text import strip_controls
+
 WIDTH = 640
+
+
+def escape(text: str) -> str:
+    """Text for SVG: escaped, without control characters."""
+    return _escape(strip_controls(str(text)))
 BAR_COLOUR = "#2f6f9f"
 SECOND_COLOUR = "#d08c2c"
 MUTED_COLOUR = "#9aa5b1"

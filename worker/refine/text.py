@@ -50,8 +50,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-
 _SPACE = re.compile(r"\s+")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
-_MD_LINE_START = re.compile(r"^([#+\-=>!])")
-_MD_ORDERED = re.compile(r"^(\d+)([.)])")
+_MD_LINE_START = re.compile(r"^([#+\-=])(?=\s|$)")
+_MD_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+
+
+def strip_controls(text: str) -> str:
+    """Text without control characters (line breaks and tabs kept)."""
+    return _CONTROL.sub("", text)
 
 
 def plain(text: object) -> str:

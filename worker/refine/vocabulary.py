@@ -8,6 +8,7 @@ becomes words, an id is shown as "deal 30000000814" rather than a bare number.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,9 +16,10 @@ from typing import Any
 
 from worker.refine.text import number_for
 from worker.score.scorecard import Bin, Criterion
-from worker.score.scorecard.labels import NO_LABELS, FieldLabels, attribute_title
+from worker.score.scorecard.labels import NO_LABELS, FieldLabels, attribute_title, humanise
 
-MAX_LISTED_VALUES = 4
+MAX_LISTED_VALUES = 6
+_CODE_TOKEN = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w-])")
 CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "csv": "CSV import"}
 
 
@@ -105,6 +107,33 @@ class Vocabulary:
         if chosen.range is not None:
             return self.range_words(criterion.attribute, *chosen.range)
         return "any other value"
+
+    def relabel(self, text: str, attributes: Sequence[str] | None = None) -> str:
+        """Text written by the engine with the CRM's words: option codes become labels, attribute names field labels.
+
+        Only whole tokens are replaced: a value's code (``computer_software``) by its option label,
+        an attribute's name (``funding_stage`` or ``funding stage``) by the field's label.
+        """
+        names = list(attributes) if attributes is not None else list(
+            dict.fromkeys([*self.labels.options, *self.labels.fields]))
+        replacements: dict[str, str] = {}
+        for attribute in names:
+            for key, label in self.labels.options.get(attribute, {}).items():
+                if len(key) >= 3 and label.lower() != key.lower():
+                    replacements[key] = label
+            field_label = self.labels.fields.get(attribute)
+            if field_label:
+                replacements[attribute] = field_label
+                if field_label.lower() != attribute.replace("_", " ").lower():
+                    replacements[attribute.replace("_", " ")] = field_label
+        if not replacements:
+            return _CODE_TOKEN.sub(lambda m: humanise(m.group(0)), text)
+        pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(replacements, key=len,
+                                                                                      reverse=True)) + r")(?![\w-])",
+                             re.IGNORECASE)
+        swapped = pattern.sub(lambda m: replacements.get(m.group(0).lower(), replacements.get(m.group(0),
+                                                                                              m.group(0))), text)
+        return _CODE_TOKEN.sub(lambda m: humanise(m.group(0)), swapped)
 
     def criterion_name(self, criterion: Criterion) -> str:
         """A criterion's field, as the CRM labels it (else the scorecard's label)."""
