@@ -112,3 +112,14 @@ def test_band_meaning_is_the_tier_text() -> None:
 ])
 def test_money(amount: float | None, currency: str | None, text: str) -> None:
     assert money(amount, currency) == text
+
+
+def test_a_proposal_keeps_what_each_tier_means() -> None:
+    """An evidence card without meanings takes the meanings of the version it replaces, tier by tier."""
+    bare = parse_scorecard({"name": "t", "bands": [{"tier": "A", "min": 70}, {"tier": "B", "min": 40},
+                                                   {"tier": "Z", "min": 0}],
+                            "criteria": [{"id": "e", "attribute": "e", "bins": [{"other": True, "points": 1,
+                                                                                "label": "x"}]}]})
+    kept = bare.with_meanings(STARTER)
+    assert kept.tier_text("A") == "A: best fit, prioritise" and kept.tier_text("Z") == "Z"
+    assert [b.min for b in kept.bands] == [70, 40, 0] and bare.with_meanings(None) is bare

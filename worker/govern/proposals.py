@@ -140,10 +140,11 @@ def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
     analysis = refine(data, settings, current.scorecard if current else None, force=force)
     version, new = None, False
     if analysis.proposed is not None:
-        version = identical_version(ctx.versions, analysis.proposed)
+        card = analysis.proposed.with_meanings(current.scorecard if current else None)
+        version = identical_version(ctx.versions, card)
         if version is None:
             evidence = {**analysis.to_json(), "alignment_checked": True, "refine_run": run_id}
-            version, new = store_proposal(ctx, analysis.proposed, by=Actor(by, WORKER), now=moment,
+            version, new = store_proposal(ctx, card, by=Actor(by, WORKER), now=moment,
                                           evidence=evidence, note=analysis.headline, analysis=analysis,
                                           run_id=run_id), True
     label = version.label if version else f"run-{run_id}"

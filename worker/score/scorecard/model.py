@@ -229,6 +229,18 @@ class Scorecard(_Strict):
         """0 for the best tier, increasing towards the worst."""
         return self.tiers.index(tier)
 
+    def with_meanings(self, source: Scorecard | None) -> Scorecard:
+        """This scorecard with ``source``'s band meanings for tiers of the same name that have none here.
+
+        A proposal fitted on evidence keeps what each tier means to a rep in the version it replaces.
+        """
+        if source is None:
+            return self
+        meanings = {b.tier: b.meaning for b in source.bands if b.meaning}
+        bands = tuple(b if b.meaning or b.tier not in meanings else b.model_copy(update={"meaning": meanings[b.tier]})
+                      for b in self.bands)
+        return self if bands == self.bands else self.model_copy(update={"bands": bands})
+
     def tier_text(self, tier: str) -> str:
         """The tier with its one-line meaning, as written to the CRM (``A: best fit, prioritise``)."""
         band = next((b for b in self.bands if b.tier == tier), None)
