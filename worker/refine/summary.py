@@ -199,7 +199,7 @@ def _evidence(analysis: Analysis, ctx: BriefContext) -> tuple[str, ...]:
             continue
         best = max(estimable, key=lambda b: b.woe)
         if best.values and set(best.values) <= {"true", "false"}:
-            words = f"- {vocab.values(criterion.attribute, list(best.values))}"
+            words = f"({vocab.values(criterion.attribute, list(best.values))})"
         elif best.values:
             words = f"is {vocab.values(criterion.attribute, list(best.values), limit=6)}"
         else:
