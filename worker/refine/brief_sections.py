@@ -7,6 +7,7 @@ in plain words first; the glossary at the end of the brief explains them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from worker.refine.brief_view import Block, Bullets, Chart, Link, Paragraph, Section, Table
@@ -263,10 +264,29 @@ def wins_losses_section(w: Words) -> Section:
     vocab = w.vocab
     explain = ("Won and lost deals compared field by field: the middle value and range for numbers, "
                "the commonest values.")
-    rows = tuple((vocab.relabel(r.field), f"{vocab.relabel(r.won_summary)} (n={r.won_n:,})",
-                  f"{vocab.relabel(r.lost_summary)} (n={r.lost_n:,})") for r in w.analysis.side_by_side)
+    rows = tuple((_field_of(w, r.field), f"{_amounts(w, r.field, vocab.relabel(r.won_summary))} (n={r.won_n:,})",
+                  f"{_amounts(w, r.field, vocab.relabel(r.lost_summary))} (n={r.lost_n:,})")
+                 for r in w.analysis.side_by_side)
     return Section("wins-vs-losses", "Wins vs losses side by side", explain,
                    (Table(("field", "won deals", "lost deals"), rows),))
+
+
+def _field_of(w: Words, name: str) -> str:
+    """A side-by-side row's field as the CRM labels it (rows are named by attribute in words)."""
+    attribute = name.replace(" ", "_")
+    return w.vocab.field(attribute) if attribute in w.vocab.labels.fields else name
+
+
+_NUMBER = re.compile(r"(?<![\w.])(-?\d[\d,]*(?:\.\d+)?)([KMB]?)(?![\w%])")
+_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9}
+
+
+def _amounts(w: Words, field: str, text: str) -> str:
+    """A summary's numbers as amounts in the portal's currency, for deal size and money fields."""
+    money_fields = {"deal size", *(a.replace("_", " ") for a in w.vocab.labels.money)}
+    if not w.vocab.currency or field.lower() not in money_fields:
+        return text
+    return _NUMBER.sub(lambda m: w.vocab.money(float(m.group(1).replace(",", "")) * _SCALE[m.group(2)]), text)
 
 
 def bullets(lines: tuple[str, ...]) -> Bullets:
