@@ -86,7 +86,7 @@ def deal_names(w: Words, ids: tuple[str, ...], limit: int = 5) -> str:
 def _metrics_row(w: Words, label: str, m: ScoreMetrics | None) -> tuple[str, ...] | None:
     if m is None:
         return None
-    return (label, plural(m.n, "deal"), pct(m.auc), interval(m.auc_ci), pct(m.share_positives_high),
+    return (label, f"{m.n:,}", pct(m.auc), interval(m.auc_ci), pct(m.share_positives_high),
             pct(m.share_negatives_low))
 
 
@@ -113,7 +113,7 @@ def validation_section(w: Words) -> Section:
         _metrics_row(w, "plain logistic regression (reference)", v.baseline),
     ) if r is not None]
     high, low = s.high_score, s.low_score
-    blocks.append(Table(("scores from", "tested on", "ranks a good deal above a bad one (AUC)", "95% range",
+    blocks.append(Table(("scores from", "test deals", "ranks a good deal above a bad one (AUC)", "95% range",
                          f"good deals scoring {high}+", f"bad deals under {low}"), tuple(rows),
                         frozenset({1, 2, 3, 4, 5})))
     if v.proposed_won is not None:
