@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from connectors.base import PortalDetails
+from connectors.errors import FatalError
 from tests.contract.harness import WORLD_NOW, CrmHarness, approve_starter
 from worker.context import Context
 from worker.ingest.vocabulary import load_field_labels, refresh_vocabulary
@@ -62,3 +65,22 @@ def test_labels_are_read_at_most_once_a_day(ctx: Context, crm: CrmHarness) -> No
     with Session(ctx.engine) as session:
         portal = session.get(CrmPortal, ctx.name)
         assert portal is not None and portal.currency == "USD"
+
+
+def test_a_crm_that_cannot_say_its_labels_never_stops_the_run(ctx: Context, crm: CrmHarness,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused call is logged; the cycle still scores and writes, with what the CRM could say."""
+    def refuse() -> PortalDetails:
+        raise FatalError("403 Forbidden: missing scope", endpoint="account details", status=403)
+
+    monkeypatch.setattr(crm.connector, "read_portal_details", refuse)
+    approve_starter(ctx)
+    crm.set_clock(WORLD_NOW + timedelta(hours=2))
+    summary = run_cycle(ctx, crm.connector)
+    assert summary.status == "ok" and summary.written == len(crm.account_ids())
+    with Session(ctx.engine) as session:
+        portal = session.get(CrmPortal, ctx.name)
+        reasons = [r for s in session.execute(select(AccountScore)).scalars() for r in s.reasons]
+    assert portal is not None and portal.currency is None
+    assert any(r.startswith("Industry is Computer Software: +25 of 25") for r in reasons)
+    assert not any("$" in r for r in reasons)

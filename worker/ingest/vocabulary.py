@@ -9,19 +9,22 @@ Labels are a courtesy: a CRM that cannot say them never stops a run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar, cast
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from connectors.base import Connector
+from connectors.base import Connector, FieldDefinition, ObjectType, PortalDetails
 from connectors.errors import ConnectorError, QuotaExhaustedError
 from worker.ingest.mapping import FieldMapping
 from worker.logs import get_logger
 from worker.score.scorecard.labels import FieldLabels
 from worker.store import Account, CrmField, CrmPortal, Deal, session_scope, upsert
 
+T = TypeVar("T")
 CHUNK = 500
 MAX_AGE = timedelta(days=1)
 log = get_logger("worker.ingest.vocabulary")
@@ -50,8 +53,9 @@ def refresh_vocabulary(engine: Engine, connection: str, connector: Connector, ma
                        now: datetime, max_age: timedelta = MAX_AGE) -> bool:
     """Read labels and the currency from the CRM when the stored ones are older than ``max_age``.
 
-    Returns True when they were read. A CRM error is logged and the stored labels stay; running
-    out of daily quota is not caught, so the run stops cleanly as it would on any other call.
+    Returns True when they were read. A CRM error is logged and what could be read is kept (the
+    rest stays as stored); running out of daily quota is not caught, so the run stops cleanly as it
+    would on any other call.
     """
     with Session(engine) as session:
         portal = session.get(CrmPortal, connection)
@@ -60,24 +64,32 @@ def refresh_vocabulary(engine: Engine, connection: str, connector: Connector, ma
     wanted: dict[str, list[str]] = {}
     for object_type, name in field_sources(mapping).values():
         wanted.setdefault(object_type, []).append(name)
-    try:
-        definitions = {object_type: connector.read_field_definitions(object_type, names)  # type: ignore[arg-type]
-                       for object_type, names in wanted.items()}
-        details = connector.read_portal_details()
-    except QuotaExhaustedError:
-        raise
-    except ConnectorError as exc:
-        log.warning("vocabulary.unavailable", reason=str(exc))
-        return False
+    definitions: dict[str, list[FieldDefinition]] = {
+        object_type: _ask(partial(connector.read_field_definitions, cast(ObjectType, object_type), names), [])
+        for object_type, names in wanted.items()}
+    details = _ask(connector.read_portal_details, PortalDetails())
+    currency = details.currency or (portal.currency if portal else None)
+    zone = details.time_zone or (portal.time_zone if portal else None)
     rows = [{"connection": connection, "object_type": object_type, "name": d.name, "label": d.label,
              "options": dict(d.options), "money": d.money, "read_at": now}
             for object_type, found in definitions.items() for d in found]
     with session_scope(engine) as session:
         upsert(session, CrmField, rows)
-        upsert(session, CrmPortal, [{"connection": connection, "currency": details.currency,
-                                     "time_zone": details.time_zone, "read_at": now}])
-    log.info("vocabulary.read", fields=len(rows), currency=details.currency)
+        upsert(session, CrmPortal, [{"connection": connection, "currency": currency, "time_zone": zone,
+                                     "read_at": now}])
+    log.info("vocabulary.read", fields=len(rows), currency=currency)
     return True
+
+
+def _ask(read: Callable[[], T], fallback: T) -> T:
+    """One metadata call; a CRM error is logged and answered with ``fallback``."""
+    try:
+        return read()
+    except QuotaExhaustedError:
+        raise
+    except ConnectorError as exc:
+        log.warning("vocabulary.unavailable", reason=str(exc))
+        return fallback
 
 
 def load_field_labels(engine: Engine, connection: str, mapping: FieldMapping,
