@@ -124,6 +124,41 @@ class TaskRequest:
     priority: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One result of an access check: what was checked, how it went, and exactly what to do about it."""
+
+    area: str
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """What the worker needs of a CRM connection, for :meth:`Connector.check_access`.
+
+    ``credential_source`` names where the credentials came from (environment variables), so a
+    finding can say which one to change; it never holds a secret.
+    """
+
+    owned: Sequence[FieldSpec]
+    account_fields: Sequence[str]
+    deal_fields: Sequence[str] = ()
+    credential_source: str = "the configured credentials"
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """The findings of an access check, the CRM's clock (its ``Date`` header) and the options of
+    the account fields read that have a fixed list of values (picklists, enumerations)."""
+
+    findings: tuple[Finding, ...]
+    server_time: datetime | None = None
+    local_time: datetime | None = None
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 class Connector(ABC):
     """The interface between the worker and one CRM connection."""
 
@@ -173,6 +208,10 @@ class Connector(ABC):
     def read_portal_details(self) -> PortalDetails:
         """The portal's or org's currency and time zone, when the CRM says."""
         return PortalDetails()
+
+    def check_access(self, request: AccessRequest) -> AccessReport:
+        """Check credentials, permissions and fields end to end, saying what to fix (``icp doctor``)."""
+        return AccessReport((Finding("access", "warn", f"the {self.name} connector cannot check its access"),))
 
     def close(self) -> None:
         """Release connections."""

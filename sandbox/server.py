@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -206,6 +207,9 @@ class SandboxServer:
         if matched is None:
             return self.not_found_response(f"No route for {method.upper()} {path}")
         route, params = matched
+        refused = None if public else self.forbidden_response(route)
+        if refused is not None:
+            return refused
         fault = self.faults.take(route.name)
         if fault is not None:
             time.sleep(fault.delay)
@@ -256,6 +260,10 @@ class SandboxServer:
     def error_response(self, status: int, message: str | None = None, **extra: Any) -> Response:
         """A generic error; personalities override to match their CRM's body."""
         return Response(status, {"status": "error", "message": message or f"HTTP {status}", **extra})
+
+    def forbidden_response(self, route: Route) -> Response | None:
+        """Answer for a good token that may not use ``route`` (a missing scope or permission); None allows it."""
+        return None
 
     def unauthorized_response(self) -> Response:
         """Answer for a missing or wrong bearer token."""
@@ -315,6 +323,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header from the sandbox's clock, as the CRM's own clock would stamp it."""
+        moment = self.server.app.clock.now().timestamp() if timestamp is None else timestamp
+        return formatdate(moment, usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet."""

@@ -1,8 +1,10 @@
 """Structured logging: JSON lines in production, readable on a terminal, secrets redacted.
 
-Every event of a run carries the run id and connection, bound once with
-:func:`bind_run`. :class:`Redactor` replaces any registered secret (and anything
-that looks like a bearer token) wherever it appears in an event.
+Logs always go to standard error, so standard output carries only what a command prints for
+people, or its ``--json`` document for machines. Every event of a run carries the run id and
+connection, bound once with :func:`bind_run`. :class:`Redactor` replaces any registered secret
+(and anything that looks like a bearer token) wherever it appears in an event. Libraries that log
+through the standard ``logging`` module (APScheduler, Alembic) are rendered the same way.
 """
 
 from __future__ import annotations
@@ -55,28 +57,50 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+_STDLIB_HANDLER_NAME = "icp-worker"
 
 
 def configure_logging(fmt: Literal["auto", "json", "console"] = "auto", level: int = logging.INFO,
                       stream: Any = None) -> None:
-    """Set up structlog: JSON when not on a terminal (or when asked), coloured key=value on one."""
+    """Set up structlog on standard error (or ``stream``): JSON when not on a terminal (or when asked),
+    coloured key=value on one. Standard-library loggers at WARNING and above are rendered alike."""
     out = stream or sys.stderr
-    use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
+    use_json = fmt == "json" or (fmt == "auto" and not _isatty(out))
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(
-        colors=out.isatty())
+        colors=_isatty(out))
+    shared: list[Any] = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                         structlog.processors.TimeStamper(fmt="iso", utc=True)]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            REDACTOR,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, REDACTOR, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib(out, [*shared, structlog.stdlib.add_logger_name], renderer)
+
+
+def _route_stdlib(out: Any, shared: list[Any], renderer: Any) -> None:
+    """Send the standard ``logging`` module's records (WARNING and up) to ``out``, rendered like ours."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
+                    REDACTOR, renderer])
+    handler = logging.StreamHandler(out)
+    handler.set_name(_STDLIB_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _STDLIB_HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 @contextmanager

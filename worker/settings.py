@@ -24,6 +24,10 @@ DEFAULT_DATABASE_URL = "sqlite:///icp-worker.db"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 """Where people reach the review pages (behind a proxy: its https URL); links in CRM tasks start with it."""
 _ROLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+STARTER_SCORECARDS = {"hubspot": "starter-scorecard.yaml", "salesforce": "salesforce-starter-scorecard.yaml"}
+"""The shipped starter scorecard of each CRM, written in that CRM's standard field values."""
+_CONNECTION_PATHS = (("mapping",), ("starter_scorecard",), ("hubspot", "token_file"), ("salesforce", "secrets_file"),
+                     ("salesforce", "ca_bundle"))
 
 
 class ConfigError(ValueError):
@@ -283,8 +287,8 @@ class Settings(BaseModel):
         return self.resolve(connection.mapping, f"{connection.crm}-mapping.yaml")
 
     def starter_path(self, connection: ConnectionConfig) -> Path:
-        """The starter (hypothesis) scorecard of a connection."""
-        return self.resolve(connection.starter_scorecard, "starter-scorecard.yaml")
+        """The starter (hypothesis) scorecard of a connection: by default the one written in its CRM's values."""
+        return self.resolve(connection.starter_scorecard, STARTER_SCORECARDS[connection.crm])
 
     def hubspot_base(self, connection: ConnectionConfig) -> str:
         """HubSpot's base URL: the environment wins, then the config, then the public API."""
@@ -307,6 +311,7 @@ def load_settings(config_path: Path | None = None, overrides: dict[str, Any] | N
         raise ConfigError(_problems(exc, "environment")) from None
     path = config_path or env.icp_config
     document: dict[str, Any] = {}
+    config_dir = Path(path).resolve().parent if path else Path.cwd()
     if path is not None:
         try:
             document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -314,16 +319,18 @@ def load_settings(config_path: Path | None = None, overrides: dict[str, Any] | N
             raise ConfigError(f"ICP_CONFIG: cannot read {path}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        document = anchor_paths(document, config_dir)
     document.update(overrides or {})
     try:
         file = FileConfig.model_validate(document)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, str(path or "config"))) from None
+    _check_files(file, str(path or "config"))
     return Settings(
         database_url=env.icp_database_url or file.database_url or DEFAULT_DATABASE_URL,
         log_format=env.icp_log_format or file.log_format or "auto",
         connections=file.connections,
-        config_dir=Path(path).resolve().parent if path else Path.cwd(),
+        config_dir=config_dir,
         hubspot_base_url=env.hubspot_base_url,
         public_url=_public_url(env.icp_public_url) or file.public_url,
         web=file.web,
@@ -337,6 +344,58 @@ def _public_url(value: str | None) -> str | None:
         return checked_public_url(value)
     except ValueError as exc:
         raise ConfigError(f"environment: ICP_PUBLIC_URL: {exc}") from None
+
+
+def anchor_paths(document: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The config document with its relative paths made relative to ``base`` (the config file's folder).
+
+    Covers each connection's files (mapping, starter scorecard, token and secrets files, CA bundle)
+    and a SQLite ``database_url``, so a config works from any working directory.
+    """
+    anchored = dict(document)
+    if isinstance(anchored.get("database_url"), str):
+        anchored["database_url"] = anchor_sqlite_url(anchored["database_url"], base)
+    connections = anchored.get("connections")
+    if not isinstance(connections, dict):
+        return anchored
+    anchored["connections"] = {name: _anchor_connection(value, base) if isinstance(value, dict) else value
+                               for name, value in connections.items()}
+    return anchored
+
+
+def _anchor_connection(connection: dict[str, Any], base: Path) -> dict[str, Any]:
+    result = dict(connection)
+    for keys in _CONNECTION_PATHS:
+        holder = result
+        for key in keys[:-1]:
+            if not isinstance(holder.get(key), dict):
+                break
+            holder[key] = holder = dict(holder[key])
+        else:
+            value = holder.get(keys[-1])
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                holder[keys[-1]] = str(base / value)
+    return result
+
+
+def anchor_sqlite_url(url: str, base: Path) -> str:
+    """A SQLite URL whose relative file path is taken relative to ``base``; any other URL unchanged."""
+    scheme, sep, rest = url.partition(":///")
+    database, query_sep, query = rest.partition("?")
+    is_file = bool(sep) and scheme.split("+")[0] == "sqlite" and database not in ("", ":memory:")
+    if not is_file or database.startswith(("/", "file:")):
+        return url
+    return f"{scheme}:///{(base / database).as_posix()}{query_sep}{query}"
+
+
+def _check_files(file: FileConfig, source: str) -> None:
+    """Files named in the config must exist: the error names the key and where it was looked for."""
+    for name, connection in file.connections.items():
+        for key in ("mapping", "starter_scorecard"):
+            value: Path | None = getattr(connection, key)
+            if value is not None and not value.is_file():
+                raise ConfigError(f"{source}: connections.{name}.{key}: {value} does not exist (relative paths are "
+                                  "taken from the config file's folder)")
 
 
 def read_secret(env_name: str, file: Path | None, environ: dict[str, str] | None = None) -> SecretStr:

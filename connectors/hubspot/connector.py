@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import (
+    AccessReport,
+    AccessRequest,
     Connector,
     FieldDefinition,
     FieldSpec,
@@ -22,6 +24,7 @@ from connectors.base import (
 )
 from connectors.errors import RetriableError
 from connectors.http import RetryPolicy
+from connectors.hubspot.access import HubSpotAccess
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.streams import SEARCH_CAP, STREAMS, SearchWindows, list_pages, parse_time
 from connectors.hubspot.vocabulary import field_definitions, portal_details
@@ -272,6 +275,11 @@ class HubSpotConnector(Connector):
     def read_portal_details(self) -> PortalDetails:
         """The company currency and time zone from the account information API."""
         return portal_details(self.client)
+
+    def check_access(self, request: AccessRequest) -> AccessReport:
+        """The token, its scopes, the owned and mapped properties, and HubSpot's clock (reads only)."""
+        access = HubSpotAccess(self.settings.base_url, self.settings.access_token, self.settings.timeout, self.calls)
+        return access.check(request)
 
     def close(self) -> None:
         """Release connection pools."""

@@ -10,6 +10,8 @@ from typing import Any
 from simple_salesforce.format import format_external_id, format_soql
 
 from connectors.base import (
+    AccessReport,
+    AccessRequest,
     Connector,
     FieldDefinition,
     FieldSpec,
@@ -23,6 +25,7 @@ from connectors.base import (
     WriteOutcome,
 )
 from connectors.errors import FatalError, MissingFieldsError, RetriableError
+from connectors.salesforce.access import SalesforceAccess
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.fields import HOW_TO_FIX, Schema, coerce
 from connectors.salesforce.session import ApiUsage
@@ -233,6 +236,10 @@ class SalesforceConnector(Connector):
     def read_portal_details(self) -> PortalDetails:
         """The org's default currency (or corporate currency) and time zone."""
         return portal_details(self.client)
+
+    def check_access(self, request: AccessRequest) -> AccessReport:
+        """Login, the permission set and its field-level security, owned and mapped fields, limits, the clock."""
+        return SalesforceAccess(self.client, self.schema, self.settings).check(request)
 
     def close(self) -> None:
         """Close the HTTP session."""

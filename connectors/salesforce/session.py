@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,7 +74,8 @@ def endpoint_name(method: str, url: str) -> str:
 
 
 class SalesforceSession(requests.Session):
-    """A session with a default timeout, an explicit CA bundle, call counts and the last API usage seen."""
+    """A session with a default timeout, an explicit CA bundle, call counts, the last API usage seen, and the
+    last ``Date`` header with the local time it arrived (for clock checks)."""
 
     def __init__(self, timeout: tuple[float, float], ca_bundle: str | None = None) -> None:
         super().__init__()
@@ -81,6 +83,7 @@ class SalesforceSession(requests.Session):
         self.verify = ca_bundle or True
         self.calls: Counter[str] = Counter()
         self.usage: ApiUsage | None = None
+        self.last_date: tuple[str, datetime] | None = None
         adapter = HTTPAdapter(max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
@@ -94,6 +97,8 @@ class SalesforceSession(requests.Session):
         url_text = url.decode() if isinstance(url, bytes) else url
         self.calls[endpoint_name(method_text, url_text)] += 1
         response = super().request(method_text, url_text, *args, **kwargs)
+        if response.headers.get("Date"):
+            self.last_date = (response.headers["Date"], datetime.now(UTC))
         usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self.usage = usage

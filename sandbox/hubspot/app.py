@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.clock import to_ms
-from sandbox.hubspot import errors
+from sandbox.hubspot import errors, scopes
 from sandbox.hubspot.loader import load_portal
 from sandbox.hubspot.metadata import MetadataEndpoints
 from sandbox.hubspot.objects import ObjectEndpoints, UpdateFaults
@@ -15,12 +15,13 @@ from sandbox.hubspot.portal import ASSOCIATION_TYPES, OBJECT_TYPES, Portal
 from sandbox.hubspot.store import ObjectStore
 from sandbox.hubspot.values import iso_ms
 from sandbox.ratelimit import RateState
-from sandbox.server import Response, Route, SandboxServer
+from sandbox.server import Request, Response, Route, SandboxServer
 from sandbox.world import World
 
 __all__ = ["HubSpotSandbox", "DEFAULT_SEARCH_RESULT_CAP"]
 
 DEFAULT_SEARCH_RESULT_CAP = 10_000
+HUB_ID = 24_681_357
 _WRITABLE = ("companies", "deals")
 _V4_PAIRS = (("deals", "companies"), ("companies", "deals"), ("notes", "companies"), ("notes", "deals"),
              ("tasks", "companies"), ("companies", "tasks"))
@@ -40,7 +41,12 @@ class HubSpotSandbox(SandboxServer):
         self.search_result_cap = search_result_cap
         self.portal: Portal = load_portal(world, self.clock)
         self.update_faults = UpdateFaults()
+        self.scopes: frozenset[str] | None = None
         self._register()
+
+    def grant_scopes(self, scopes: Iterable[str] | None) -> None:
+        """Give the private app only these scopes (None: every scope); other calls answer 403 MISSING_SCOPES."""
+        self.scopes = None if scopes is None else frozenset(scopes)
 
     def _register(self) -> None:
         meta = MetadataEndpoints(self.portal)
@@ -72,6 +78,19 @@ class HubSpotSandbox(SandboxServer):
         self.route("GET", "/account-info/v3/details", meta.account_details)
         self.route("GET", "/crm/v3/pipelines/deals", meta.pipelines)
         self.route("GET", "/crm/v3/pipelines/deals/{pipelineId}", meta.pipeline)
+        self.route("POST", scopes.TOKEN_INFO_PATH, self._token_info, public=True)
+
+    def _token_info(self, request: Request) -> Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        if not body.get("tokenKey") or (self.token is not None and body.get("tokenKey") != self.token):
+            return self.unauthorized_response()
+        return scopes.token_info(self.scopes if self.scopes is not None else scopes.ALL_SCOPES, HUB_ID)
+
+    def forbidden_response(self, route: Route) -> Response | None:
+        needed = scopes.required_scope(route.name)
+        if self.scopes is None or needed is None or needed in self.scopes:
+            return None
+        return scopes.missing_scopes([needed])
 
     @property
     def companies(self) -> ObjectStore:

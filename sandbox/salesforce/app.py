@@ -183,6 +183,19 @@ class SalesforceSandbox(SandboxServer):
         """Answer the next ``times`` queries of ``sobject`` with an error."""
         self.query_faults.add(sobject, status, code, message, times)
 
+    def delete_field(self, sobject: str, name: str) -> bool:
+        """Delete a custom field as an admin would (its field permissions go with it); True if it existed."""
+        with self.lock:
+            table = self.table(sobject)
+            found = table.field_named(name, visible_only=False)
+            if found is None:
+                return False
+            del table.fields[found.name]
+            permissions = self.org.tables["FieldPermissions"].records
+            for row_id in [i for i, r in permissions.items() if r.get("Field") == f"{table.name}.{found.name}"]:
+                del permissions[row_id]
+            return True
+
     def deploy(self, source: Path, assign: str | None = "ICP_Worker") -> None:
         """Deploy an SFDX source package (custom fields, permission sets) and assign one permission set."""
         with self.lock:

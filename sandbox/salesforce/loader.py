@@ -25,6 +25,22 @@ PERMISSION_SET = "ICP_Worker"
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 TASK_PRIORITIES = ("High", "Normal", "Low")
 _STAGES = {s.id: s for p in PIPELINES for s in p.stages}
+INDUSTRIES = ("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction",
+              "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental",
+              "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery",
+              "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology",
+              "Telecommunications", "Transportation", "Utilities", "Other")
+"""Salesforce's standard Account Industry picklist, in its default order: the ``Industry`` standard value set as
+Salesforce ships it (trailheadapps/dreamhouse-lwc, force-app/main/default/standardValueSets/
+Industry.standardValueSet-meta.xml; the Account object reference types the field as a picklist)."""
+INDUSTRY_OF_WORLD = {
+    "COMPUTER_SOFTWARE": "Technology", "FINANCIAL_SERVICES": "Finance", "HOSPITAL_HEALTH_CARE": "Healthcare",
+    "RETAIL": "Retail", "MARKETING_AND_ADVERTISING": "Media", "MECHANICAL_OR_INDUSTRIAL_ENGINEERING": "Engineering",
+    "EDUCATION_MANAGEMENT": "Education", "REAL_ESTATE": "Other", "LOGISTICS_AND_SUPPLY_CHAIN": "Transportation",
+    "TELECOMMUNICATIONS": "Telecommunications", "INSURANCE": "Insurance",
+    "NONPROFIT_ORGANIZATION_MANAGEMENT": "Not For Profit",
+}
+"""The world's industries (HubSpot's codes) as a Salesforce org records them: the nearest standard value."""
 
 
 def _system(*extra: FieldDef) -> list[FieldDef]:
@@ -42,8 +58,7 @@ ACCOUNT_FIELDS = _system(
     FieldDef("Name", "string", "Account Name", nillable=False, length=255),
     FieldDef("OwnerId", "reference", "Owner ID", nillable=False, length=18),
     FieldDef("Website", "url", "Website", length=255),
-    FieldDef("Industry", "picklist", "Industry", length=255, picklist=cat.INDUSTRIES,
-             picklist_labels=tuple(cat.INDUSTRY_LABELS[i] for i in cat.INDUSTRIES)),
+    FieldDef("Industry", "picklist", "Industry", length=255, picklist=INDUSTRIES),
     FieldDef("NumberOfEmployees", "int", "Employees"),
     FieldDef("AnnualRevenue", "currency", "Annual Revenue"),
     FieldDef("BillingCountry", "string", "Billing Country", length=80),
@@ -128,6 +143,10 @@ def _value(array: Any, i: int) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _industry(world_value: str | None) -> str | None:
+    return None if world_value is None else INDUSTRY_OF_WORLD.get(world_value, "Other")
+
+
 def _date(ms: Any) -> str | None:
     return None if ms is None else from_ms(int(ms)).date().isoformat()
 
@@ -140,7 +159,7 @@ def _accounts(org: Org, world: World, owner_ids: dict[int, str]) -> list[str]:
         values = {
             "Name": _value(a.name, i), "Website": _value(a.domain, i),
             "OwnerId": owner_ids.get(_value(a.owner_id, i) or 0, org.user_id),
-            "Industry": _value(a.industry, i), "NumberOfEmployees": _value(a.employees, i),
+            "Industry": _industry(_value(a.industry, i)), "NumberOfEmployees": _value(a.employees, i),
             "AnnualRevenue": _value(a.annual_revenue, i), "BillingCountry": _value(a.country, i),
             "Founded_Year__c": _value(a.founded_year, i), "Funding_Stage__c": _value(a.funding_stage, i),
             "Uses_Data_Warehouse__c": None if warehouse is None else ("Yes" if warehouse else "No"),

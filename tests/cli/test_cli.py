@@ -84,16 +84,6 @@ def test_run_json_against_the_sandbox(tmp_path: Path) -> None:
     assert events and all(e.get("run_id") == summary["run_id"] for e in events if e["event"].startswith("cycle"))
 
 
-def test_demo_runs_the_whole_cycle_twice(tmp_path: Path) -> None:
-    """The demo writes every account once, shows three accounts, and the second cycle writes nothing."""
-    database = tmp_path / "demo.db"
-    result = runner.invoke(app, ["demo", "--accounts", "300", "--database", str(database)])
-    assert result.exit_code == 0, result.output
-    assert "records written: 300" in result.output and "records written: 0 (unchanged 300" in result.output
-    assert result.output.count("icp_fit_score") >= 3 and "demo approver" in result.output
-    assert database.exists()
-
-
 def test_approve_prints_what_the_next_run_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A named approver approves with accepted risks, and sees the tier changes the next run will make."""
     monkeypatch.delenv("ICP_DATABASE_URL", raising=False)

@@ -92,11 +92,11 @@ def test_an_unreachable_store_is_unhealthy(tmp_path: Path, url: str, monkeypatch
 
 
 def test_an_uninitialised_store_is_unhealthy(tmp_path: Path, store_url: str) -> None:
-    """A reachable store without the schema: the report says to run `icp init`; --store-only passes."""
+    """A reachable store without the schema: the report says to run `icp migrate`; --store-only passes."""
     blank = make_engine(store_url)
     with blank.begin() as db:
         db.execute(text("SELECT 1"))
     blank.dispose()
     settings = settings_for(tmp_path, store_url, NIGHTLY)
-    assert "icp init" in check_health(settings, NOW).store
+    assert "icp migrate" in check_health(settings, NOW).store
     assert check_health(settings, NOW, store_only=True).healthy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,16 @@ runner = CliRunner()
 
 
 def test_demo_runs_against_the_salesforce_sandbox(tmp_path: Path) -> None:
-    """The demo deploys the fields over the API, writes every account once, then writes nothing."""
-    result = runner.invoke(app, ["demo", "--crm", "salesforce", "--accounts", "150", "--database",
-                                 str(tmp_path / "demo.db")])
+    """The demo deploys the fields over the API, writes every account once, then writes nothing; its starter
+    scorecard speaks Salesforce's Industry values, so the top tier is reachable."""
+    result = runner.invoke(app, ["demo", "--crm", "salesforce", "--accounts", "150", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "Salesforce org" in result.output and "Task.ICP_Review_Key__c" in result.output
     assert "records written: 150" in result.output and "records written: 0 (unchanged 150" in result.output
     assert result.output.count("ICP_Fit_Score__c") >= 4
+    tiers = re.search(r"accounts scored by tier \(v1\): A (\d+)", result.output)
+    assert tiers is not None and int(tiers.group(1)) > 0
+    assert 'crm = "salesforce"' in (tmp_path / "demo" / "icp.toml").read_text()
 
 
 def test_setup_and_run_use_the_configured_connection(tmp_path: Path) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, cast
 
 import typer
 from rich.table import Table
 
-from worker.cli import governance, monitoring, operations, refinement, web
-from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, print_json, settings_of
+from worker.cli import governance, monitoring, onboarding, operations, refinement, web
+from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, icp_command, print_json
+from worker.context import Context
+from worker.logs import configure_logging
 from worker.operate.cycle import OK, CycleSummary
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -23,6 +26,7 @@ operations.register(app)
 monitoring.register(app)
 refinement.register(app)
 web.register(app)
+onboarding.register(app)
 
 
 @app.callback()
@@ -33,14 +37,10 @@ def root(
     log_format: Annotated[str | None, typer.Option("--log-format", help="auto, json or console.")] = None,
 ) -> None:
     """ICP Worker command line."""
+    if log_format not in (None, "auto", "json", "console"):
+        raise typer.BadParameter(f"{log_format!r}: use auto, json or console", param_hint="--log-format")
+    configure_logging(log_format or "auto")  # type: ignore[arg-type]
     ctx.obj = Options(config=config, connection=connection, log_format=log_format)
-
-
-@app.command()
-def init(ctx: typer.Context) -> None:
-    """Create or upgrade the store's schema (runs the migrations)."""
-    context = context_of(ctx)
-    console.print(f"store ready at {context.engine.url.render_as_string(hide_password=True)}")
 
 
 @app.command()
@@ -55,6 +55,7 @@ def setup(ctx: typer.Context) -> None:
     finally:
         connector.close()
     console.print(f"created: {', '.join(created)}" if created else "all owned fields already exist")
+    console.print(f"check the whole connection with `{icp_command(ctx)} doctor`", highlight=False, soft_wrap=True)
 
 
 def print_summary(summary: CycleSummary) -> None:
@@ -86,20 +87,35 @@ def run(
                                          "review cadence is due (as the scheduled worker does).")] = True,
 ) -> None:
     """Run the nightly cycle once: sync, score with the approved version, write back what changed."""
-    from worker.operate.scheduler import SKIPPED, refine_if_due, run_locked_cycle, stop_on_signals
+    from worker.operate.refine_step import OFF, RefineReport, describe, refine_after_cycle
+    from worker.operate.scheduler import SKIPPED, run_locked_cycle, stop_on_signals
 
     del once
     context = context_of(ctx)
+    reports: list[RefineReport] = []
+
+    def after(c: Context) -> None:
+        reports.append(refine_after_cycle(c, icp_command(ctx), review_page(c)))
+
     with stop_on_signals() as stop:
-        summary = guarded(lambda: run_locked_cycle(context, stop=stop, after=refine_if_due if refine else None))
+        summary = guarded(lambda: run_locked_cycle(context, stop=stop, after=after if refine else None))
+    if summary.status != SKIPPED:
+        summary.refine = (reports[-1] if reports else RefineReport(OFF if not refine else "not run")).to_json()
     if json_output:
         print_json(summary.to_json())
     elif summary.status == SKIPPED:
         console.print(f"run skipped: {summary.message}", highlight=False)
     else:
         print_summary(summary)
+        for line in describe(reports[-1]) if reports else []:
+            console.print(line, highlight=False, soft_wrap=True)
     if summary.status not in (OK, SKIPPED):
         raise typer.Exit(EXIT_FAILED)
+
+
+def review_page(context: Context) -> Callable[[int], str | None]:
+    """The review page of a version."""
+    return lambda version: context.settings.proposal_url(context.name, version)
 
 
 @app.command()
@@ -107,18 +123,20 @@ def demo(
     ctx: typer.Context,
     accounts: Annotated[int, typer.Option(help="Accounts in the sandbox portal.")] = 2000,
     seed: Annotated[int, typer.Option(help="Sandbox data seed.")] = 7,
-    database: Annotated[Path, typer.Option(help="SQLite file the demo leaves behind.")] = Path("icp-demo.db"),
+    folder: Annotated[Path, typer.Option("--dir", help="Folder the demo leaves its config and SQLite store in.")]
+    = Path("icp-demo"),
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the run's log events too.")] = False,
     crm: Annotated[str, typer.Option(help="Which sandbox CRM: hubspot or salesforce.")] = "hubspot",
 ) -> None:
-    """The whole nightly cycle against the built-in sandbox CRM, no credentials needed."""
+    """The whole nightly cycle against the built-in sandbox CRM, no credentials needed; then what to try next."""
     from worker.operate.demo import DemoCrm, run_demo
 
-    settings_of(ctx)
     if crm not in ("hubspot", "salesforce"):
         raise typer.BadParameter(f"{crm!r}: choose hubspot or salesforce", param_hint="--crm")
-    if run_demo(accounts=accounts, seed=seed, database=database, console=console, verbose=verbose,
-                crm=cast(DemoCrm, crm)) != OK:
+    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    status = guarded(lambda: run_demo(accounts=accounts, seed=seed, folder=folder, console=console, verbose=verbose,
+                                      crm=cast(DemoCrm, crm), available=commands))
+    if status != OK:
         raise typer.Exit(EXIT_FAILED)
 
 

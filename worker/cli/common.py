@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,17 @@ def handled() -> Iterator[None]:
         fail(str(exc), EXIT_FAILED)
 
 
+def icp_command(ctx: typer.Context) -> str:
+    """How to call ``icp`` again with the same config and connection, for commands printed to people."""
+    options: Options = ctx.obj or Options()
+    parts = ["icp"]
+    if options.config is not None:
+        parts += ["--config", shlex.quote(str(options.config))]
+    if options.connection is not None:
+        parts += ["--connection", shlex.quote(options.connection)]
+    return " ".join(parts)
+
+
 def settings_of(ctx: typer.Context, overrides: dict[str, Any] | None = None) -> Settings:
     """Settings from the environment, the config file and the global options; logging set up."""
     options: Options = ctx.obj or Options()
@@ -71,7 +83,14 @@ def context_of(ctx: typer.Context) -> Context:
     options: Options = ctx.obj or Options()
     settings = settings_of(ctx)
     with handled():
-        return Context.open(settings, options.connection)
+        context = Context.open(settings, options.connection)
+    if not context.config.approvers:
+        where = f"[connections.{context.name}] in {options.config}" if options.config else \
+            "a config file (`icp init` writes one; pass it with --config or ICP_CONFIG)"
+        err_console.print(f"[yellow]note:[/] connection {context.name!r} names no approvers, so nobody can approve "
+                          f"a scorecard version: add approvers = [\"you@example.com\"] to {where}",
+                          highlight=False, soft_wrap=True)
+    return context
 
 
 def now() -> datetime:

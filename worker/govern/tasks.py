@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
@@ -164,10 +165,20 @@ def proposal_lines(evidence: dict[str, object]) -> list[str]:
         lines.extend(f"Warning: {w}" for w in (readiness.get("warnings") or [])[:3])
     impact = evidence.get("impact")
     if isinstance(impact, dict) and impact.get("accounts"):
-        lines.append(f"If approved: {impact.get('accounts_changing')} of {impact.get('accounts')} accounts change tier "
-                     f"({impact.get('upgrades')} up, {impact.get('downgrades')} down), "
-                     f"{impact.get('pipeline_changing'):,.0f} of {impact.get('open_pipeline'):,.0f} open pipeline.")
+        lines.append(impact_line(impact))
     return lines
+
+
+def impact_line(impact: dict[str, Any]) -> str:
+    """What approving changes: tier moves against the version in force, or first scores when there is none."""
+    if impact.get("compared_with") is None:
+        tiers = ", ".join(f"{tier} {count:,}" for tier, count in (impact.get("proposed_tiers") or {}).items())
+        return (f"If approved, this is the first version in force: all {impact.get('accounts'):,} accounts get a fit "
+                f"score and tier for the first time ({tiers}), covering {impact.get('open_pipeline') or 0:,.0f} of "
+                "open pipeline. Nothing is scored or written until a version is approved.")
+    return (f"If approved: {impact.get('accounts_changing')} of {impact.get('accounts')} accounts change tier "
+            f"({impact.get('upgrades')} up, {impact.get('downgrades')} down), "
+            f"{impact.get('pipeline_changing'):,.0f} of {impact.get('open_pipeline'):,.0f} open pipeline.")
 
 
 def ensure_leadership_tasks(tasks: ReviewTasks, versions: Sequence[VersionInfo], now: datetime) -> None:

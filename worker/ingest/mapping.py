@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from connectors.base import FieldSpec, RawRecord
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, OwnerRecord, Quarantined
@@ -30,11 +30,40 @@ class MappingError(ValueError):
 
 
 class FieldRef(BaseModel):
-    """A CRM field and the type its values are parsed as."""
+    """A CRM field, the type its values are parsed as and, for categories, values to translate.
+
+    ``values`` maps a canonical value to the CRM values that mean it (``{Technology: [SaaS, Software]}``),
+    matched case-insensitively; a value not listed is kept as the CRM gave it, so an org's custom
+    picklist values can be read as the standard ones a scorecard uses.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     field: str
     type: FieldType = "text"
+    values: dict[str, list[str]] = {}
+
+    @model_validator(mode="after")
+    def _translation(self) -> FieldRef:
+        if self.values and self.type not in ("category", "text"):
+            raise ValueError(f"values: only category or text fields translate values, not {self.type}")
+        seen: dict[str, str] = {}
+        for canonical, raws in self.values.items():
+            for raw in raws:
+                key = str(raw).strip().lower()
+                if key in seen and seen[key] != canonical:
+                    raise ValueError(f"values: {raw!r} is listed under both {seen[key]!r} and {canonical!r}")
+                seen[key] = canonical
+        return self
+
+    def translate(self, value: Any) -> Any:
+        """The canonical value for a parsed CRM value (unchanged when not listed)."""
+        if not self.values or not isinstance(value, str):
+            return value
+        wanted = value.strip().lower()
+        for canonical, raws in self.values.items():
+            if wanted in {str(r).strip().lower() for r in raws}:
+                return canonical
+        return value
 
 
 def _ref(value: Any, default_type: FieldType) -> Any:
@@ -257,7 +286,7 @@ class Normaliser:
         values = {}
         for name, ref in refs.items():
             try:
-                values[name] = parse_value(record.properties.get(ref.field), ref.type)
+                values[name] = ref.translate(parse_value(record.properties.get(ref.field), ref.type))
             except BadValue as exc:
                 raise _Quarantine(ref.field, str(exc)) from None
         return values

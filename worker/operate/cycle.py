@@ -66,6 +66,7 @@ class CycleSummary:
     api_calls: dict[str, int] = field(default_factory=dict)
     api_calls_total: int = 0
     drift: dict[str, Any] | None = None
+    refine: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -129,9 +130,10 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
         refresh_vocabulary(ctx.engine, ctx.name, connector, ctx.mapping, started)
     tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id)
     version: VersionInfo | None = None
+    versions = ctx.versions.list()
     try:
         with bind_run(phase="tasks"):
-            ensure_leadership_tasks(tasks, ctx.versions.list(), started)
+            ensure_leadership_tasks(tasks, versions, started)
         version = ctx.versions.in_force()
         if version is not None:
             scored = _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
@@ -142,8 +144,19 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
         summary.tasks_created, summary.tasks_capped = tasks.report.created, tasks.report.capped
         summary.tasks_unassigned = tasks.report.unassigned
     if version is None:
-        summary.message = "no approved scorecard version: nothing scored or written (approve one with `icp approve`)"
+        summary.message = _no_version_message([v for v in versions if v.status == "proposed"])
         log.warning("cycle.no_approved_version")
+
+
+def _no_version_message(proposed: list[VersionInfo]) -> str:
+    """Why nothing was scored, and the next step."""
+    text = "no approved scorecard version: nothing scored or written"
+    if not proposed:
+        return f"{text} (propose one with `icp refine` or `icp propose`, then approve it with `icp approve`)"
+    labels = ", ".join(v.label for v in proposed)
+    last = proposed[-1].version
+    return (f"{text}; {labels} {'is' if len(proposed) == 1 else 'are'} proposed and waiting for a named approver "
+            f"(read `icp brief {last}`, then `icp approve {last} --by <approver>`)")
 
 
 def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: datetime, version: VersionInfo,

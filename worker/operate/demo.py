@@ -1,16 +1,21 @@
 """The demo: the whole nightly cycle against the built-in sandbox CRM, with no credentials.
 
-It starts the sandbox, creates the owned fields, approves the starter scorecard as
-version 1 on behalf of a clearly labelled demo approver, runs the cycle, shows three
-accounts as a rep sees them in the CRM (read back through the sandbox's API), and
-runs the cycle again to show that an unchanged portal costs no writes.
+It writes a config (connection ``demo``, its approver, the mapping and starter scorecard) into a
+folder beside its SQLite store, starts the sandbox, creates the owned fields, approves the starter
+scorecard as version 1 on behalf of a clearly labelled demo approver, runs the cycle, shows three
+accounts as a rep sees them in the CRM (read back through the sandbox's API), runs the cycle again
+to show that an unchanged portal costs no writes, and ends with the next commands, which work
+against that config exactly as printed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import shlex
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -24,23 +29,47 @@ from worker.context import Context
 from worker.govern.approval import approve_version
 from worker.logs import configure_logging
 from worker.operate.cycle import OK, CycleSummary, run_cycle, utcnow
+from worker.operate.init import ConfigDraft, write_config
 from worker.score.scorecard import load_scorecard
-from worker.settings import ConnectionConfig, Settings, load_settings
+from worker.settings import load_settings
 from worker.store import AccountScore, make_engine
 
 DEMO_APPROVER = "demo-approver@sandbox.invalid"
 DEMO_TOKEN = "sandbox-demo-token"
+DEMO_CONNECTION = "demo"
+DEMO_STORE = "icp.db"
 DemoCrm = Literal["hubspot", "salesforce"]
 DEMO_NOTE = ("DEMO ONLY: approved automatically on behalf of a demo approver so the sandbox cycle can run. "
              "Real approvals are made by a named leader with `icp approve`.")
 
 
-def demo_settings(database: Path, crm: DemoCrm = "hubspot") -> Settings:
-    """Settings for the demo connection: a fresh SQLite file, the demo approver, the default mapping."""
-    base = load_settings(overrides={})
-    connection = ConnectionConfig(crm=crm, approvers=[DEMO_APPROVER])
-    return base.model_copy(update={"database_url": f"sqlite:///{database}", "connections": {"demo": connection}})
+@dataclass(frozen=True)
+class NextStep:
+    """A command the demo suggests next, and what it shows."""
 
+    command: str
+    purpose: str
+    serves: bool = False
+
+
+def demo_draft(crm: DemoCrm) -> ConfigDraft:
+    """The demo's config: connection ``demo``, its labelled approver, a SQLite store beside the config."""
+    return ConfigDraft(
+        connection=DEMO_CONNECTION, crm=crm, approvers=(DEMO_APPROVER,), database_url=f"sqlite:///{DEMO_STORE}",
+        note=("Written by `icp demo`: the connection it ran against the built-in sandbox CRM, which stopped when",
+              "the demo ended. Its store holds everything the demo synced, scored and approved, so `icp status`,",
+              "`icp refine` and the other commands work against it. For your own CRM, write a config with",
+              "`icp init`."))
+
+
+def next_steps(config: Path, available: Collection[str]) -> list[NextStep]:
+    """The commands to try next against the demo's config (only those this build has)."""
+    icp = f"icp --config {shlex.quote(str(config))}"
+    steps = [NextStep(f"{icp} status", "the version in force, the runs and the figures measured by tier"),
+             NextStep(f"{icp} refine", "learn from the sandbox's won, lost and churned accounts: a proposed version "
+                                       "with its evidence, and the brief for the approver"),
+             NextStep(f"{icp} serve", "the review pages in your browser", serves=True)]
+    return [s for s in steps if s.command.split()[3] in available]
 
 def _print_cycle(console: Console, title: str, summary: CycleSummary) -> None:
     console.rule(title)
@@ -109,24 +138,28 @@ def _sandbox(crm: DemoCrm, seed: int, accounts: int, console: Console) -> Iterat
             connector.close()
 
 
-def run_demo(accounts: int, seed: int, database: Path, console: Console, verbose: bool = False,
-             crm: DemoCrm = "hubspot") -> str:
-    """Run the demo; return the status of the second cycle. Logs show warnings only unless ``verbose``."""
+def run_demo(accounts: int, seed: int, folder: Path, console: Console, verbose: bool = False,
+             crm: DemoCrm = "hubspot", available: Collection[str] = ()) -> str:
+    """Run the demo in ``folder``; return the status of the second cycle. Logs show warnings only unless ``verbose``.
+
+    ``available`` names the ``icp`` commands this build has, so the suggested next steps all exist.
+    """
     configure_logging("console", level=logging.INFO if verbose else logging.WARNING)
-    database.unlink(missing_ok=True)
-    settings = demo_settings(database, crm)
-    ctx = Context.open(settings, "demo", make_engine(settings.database_url))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_STORE).unlink(missing_ok=True)
+    written = write_config(folder, demo_draft(crm), overwrite=True)
+    settings = load_settings(written.config)
+    settings = settings.model_copy(update={"database_url": f"sqlite:///{(folder / DEMO_STORE).resolve()}"})
+    ctx = Context.open(settings, DEMO_CONNECTION, make_engine(settings.database_url))
     kind, things, place = (("account", "fields", "org") if crm == "salesforce" else
                            ("company", "properties", "portal"))
     with _sandbox(crm, seed, accounts, console) as (connector, url):
-        owned = ctx.mapping.owned
-        assert owned is not None
         created = connector.setup_fields(ctx.mapping.setup_specs())
         console.print(f"sandbox at {url}; setup created {len(created)} {things}: {', '.join(created)}")
         starter = load_scorecard(settings.starter_path(ctx.config))
         proposed = ctx.versions.create(starter, by="icp demo", now=utcnow(), note="starter hypothesis scorecard")
         approved = approve_version(ctx.versions, proposed.version, by=DEMO_APPROVER, now=utcnow(), note=DEMO_NOTE,
-                                        accept_risks=True)
+                                   accept_risks=True)
         console.print(f"[yellow]{approved.label} '{approved.name}' approved by {DEMO_APPROVER} (demo approver)[/]")
         first = run_cycle(ctx, connector)
         _print_cycle(console, "Nightly cycle 1", first)
@@ -135,5 +168,17 @@ def run_demo(accounts: int, seed: int, database: Path, console: Console, verbose
         connector.calls.clear()
         second = run_cycle(ctx, connector)
         _print_cycle(console, f"Nightly cycle 2 (nothing changed in the {place})", second)
-    console.print(f"state left in {database} (SQLite). Try: icp --help")
+    _print_next(console, written.config, folder, available)
     return second.status if first.status == OK else first.status
+
+
+def _print_next(console: Console, config: Path, folder: Path, available: Collection[str]) -> None:
+    console.rule("Next")
+    console.print(f"The demo left its config, store, mapping and starter scorecard in {folder}/ ({config.name}, "
+                  f"{DEMO_STORE}). Try, as they are:", highlight=False)
+    for step in next_steps(config, available):
+        console.print(f"  {step.command}", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"      {step.purpose}", highlight=False, markup=False)
+    if os.environ.get("ICP_DATABASE_URL"):
+        console.print("[yellow]ICP_DATABASE_URL is set and wins over the demo config's store: unset it first.[/]")
+    console.print("To connect your own HubSpot portal or Salesforce org: icp init", highlight=False)

@@ -133,7 +133,7 @@ def check_health(settings: Settings, now: datetime, connections: list[str] | Non
                     window = max_age or expected_window(schedule, now, f"connections.{name}.schedule")
                     report.connections.append(check_connection(session, name, window, now))
     except SQLAlchemyError as exc:
-        report.store = f"not initialised (run `icp init`): {exc}".splitlines()[0]
+        report.store = f"not initialised (run `icp migrate`): {exc}".splitlines()[0]
     finally:
         engine.dispose()
     return report

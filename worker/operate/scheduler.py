@@ -152,23 +152,28 @@ def _stoppable_cycle(ctx: Context, connector: Connector | None, should_stop: Cal
             inner.close()
 
 
-def refine_if_due(ctx: Context, clock: Callable[[], datetime] = utcnow) -> str:
+def refine_if_due(ctx: Context, clock: Callable[[], datetime] = utcnow,
+                  hook: Callable[[Context], object] | None = None) -> str:
     """Run refinement when ``review.cadence_days`` have passed since the last successful one.
 
-    Returns ``"ran"``, ``"failed"``, ``"not due"`` or ``"unavailable"`` (no refinement module installed).
+    ``hook`` replaces the refinement job (default: ``worker.govern.proposals.run_refinement``), e.g. to
+    keep its outcome. Returns ``"ran"``, ``"failed"``, ``"not due"`` or ``"unavailable"`` (no
+    refinement module installed).
     """
-    try:
-        module = importlib.import_module(REFINE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != REFINE_MODULE:
-            raise
-        log.info("refine.unavailable", connection=ctx.name, message="refinement not available")
-        return "unavailable"
+    if hook is None:
+        try:
+            module = importlib.import_module(REFINE_MODULE)
+        except ModuleNotFoundError as exc:
+            if exc.name != REFINE_MODULE:
+                raise
+            log.info("refine.unavailable", connection=ctx.name, message="refinement not available")
+            return "unavailable"
+        hook = module.run_refinement
     now = clock()
     last = _last_refinement(ctx)
     if last is not None and now - last < timedelta(days=ctx.config.review.cadence_days):
         return "not due"
-    return _refine(ctx, module.run_refinement, now, clock)
+    return _refine(ctx, hook, now, clock)
 
 
 def _last_refinement(ctx: Context) -> datetime | None:
