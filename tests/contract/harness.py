@@ -19,7 +19,7 @@ from worker.context import Context
 from worker.govern.approval import approve_version
 from worker.operate.cycle import utcnow
 from worker.score.scorecard import load_scorecard
-from worker.settings import DEFAULT_CONFIG, ConnectionConfig, load_settings
+from worker.settings import DEFAULT_CONFIG, STARTER_SCORECARDS, ConnectionConfig, load_settings
 
 APPROVER = "leader@example.com"
 WORLD_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -164,6 +164,6 @@ def ready_context(engine: Engine, connector: Connector, crm: str = "hubspot", na
 
 def approve_starter(ctx: Context) -> None:
     """Approve the starter scorecard as the version in force."""
-    card = load_scorecard(DEFAULT_CONFIG / "starter-scorecard.yaml")
+    card = load_scorecard(DEFAULT_CONFIG / STARTER_SCORECARDS[ctx.config.crm])
     version = ctx.versions.create(card, by="test", now=utcnow())
     approve_version(ctx.versions, version.version, by=APPROVER, now=utcnow(), accept_risks=True, note="test")
