@@ -349,12 +349,15 @@ def _public_url(value: str | None) -> str | None:
 def anchor_paths(document: dict[str, Any], base: Path) -> dict[str, Any]:
     """The config document with its relative paths made relative to ``base`` (the config file's folder).
 
-    Covers each connection's files (mapping, starter scorecard, token and secrets files, CA bundle)
-    and a SQLite ``database_url``, so a config works from any working directory.
+    Covers each connection's files (mapping, starter scorecard, token and secrets files, CA bundle), the
+    sign-in secrets file and a SQLite ``database_url``, so a config works from any working directory.
     """
     anchored = dict(document)
     if isinstance(anchored.get("database_url"), str):
         anchored["database_url"] = anchor_sqlite_url(anchored["database_url"], base)
+    web = anchored.get("web")
+    if isinstance(web, dict) and isinstance(web.get("oidc"), dict):
+        anchored["web"] = {**web, "oidc": _anchor_connection(web["oidc"], base, (("secrets_file",),))}
     connections = anchored.get("connections")
     if not isinstance(connections, dict):
         return anchored
@@ -363,9 +366,10 @@ def anchor_paths(document: dict[str, Any], base: Path) -> dict[str, Any]:
     return anchored
 
 
-def _anchor_connection(connection: dict[str, Any], base: Path) -> dict[str, Any]:
+def _anchor_connection(connection: dict[str, Any], base: Path,
+                       paths: tuple[tuple[str, ...], ...] = _CONNECTION_PATHS) -> dict[str, Any]:
     result = dict(connection)
-    for keys in _CONNECTION_PATHS:
+    for keys in paths:
         holder = result
         for key in keys[:-1]:
             if not isinstance(holder.get(key), dict):

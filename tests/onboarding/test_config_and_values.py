@@ -31,7 +31,8 @@ def test_the_example_config_works_from_any_folder(tmp_path: Path, monkeypatch: p
         assert settings.mapping_path(connection).is_file() and settings.starter_path(connection).is_file()
 
 
-def test_relative_paths_and_sqlite_stores_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_paths_and_sqlite_stores_follow_the_config_file(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A mapping, a token file and a SQLite store named relatively are found beside the config, from any folder."""
     monkeypatch.delenv("ICP_DATABASE_URL", raising=False)
     folder = tmp_path / "conf"

@@ -58,3 +58,17 @@ def test_the_translation_example_is_a_valid_mapping_entry() -> None:
     entry = yaml.safe_load(block.group(1))
     ref = FieldRef.model_validate(entry["industry"])
     assert ref.translate("saas") == "Technology" and ref.translate("Retail") == "Retail"
+
+
+@pytest.mark.parametrize("crm", ["hubspot", "salesforce"])
+def test_the_mappings_commented_translation_works_when_uncommented(crm: str, tmp_path: Path) -> None:
+    """Each shipped mapping's commented `values:` example, uncommented in place of the plain line, loads."""
+    from worker.ingest.mapping import load_mapping
+    from worker.settings import DEFAULT_CONFIG
+
+    lines = (DEFAULT_CONFIG / f"{crm}-mapping.yaml").read_text(encoding="utf-8").splitlines()
+    example = next(i for i, line in enumerate(lines) if line.strip().startswith("# industry:"))
+    plain = next(i for i, line in enumerate(lines) if line.strip().startswith("industry:"))
+    lines[plain] = lines[example].replace("# ", "", 1)
+    (tmp_path / "mapping.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert load_mapping(tmp_path / "mapping.yaml").accounts.attributes["industry"].values

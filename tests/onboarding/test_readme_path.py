@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,35 @@ def test_quick_start_is_the_demo_and_the_tests() -> None:
     assert second.endswith(".venv/bin/pytest -q") and "'.[test]'" in second
 
 
+def fetch(url: str, deadline: float) -> int:
+    """The status of ``url`` once the server listens (it may print its address just before it does)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.URLError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def signs_in_as_printed(output: str, folder: Path) -> None:
+    """The review pages' account the demo names exists, with the password in the file it names (owner-only)."""
+    from worker.store import make_engine
+    from worker.web.accounts import Accounts
+
+    named = re.search(r"sign in as (\S+) with the password in (\S+)", " ".join(output.split()))
+    assert named is not None, "the serve step says how to sign in"
+    password_file = folder.parent / named.group(2)
+    assert password_file.stat().st_mode & 0o077 == 0
+    engine = make_engine(f"sqlite:///{folder / 'icp.db'}")
+    try:
+        assert Accounts(engine, lambda: datetime.now(UTC)).verify(named.group(1),
+                                                                  password_file.read_text().strip())
+    finally:
+        engine.dispose()
+
+
 def run_serving(command: str, cwd: Path, env: dict[str, str]) -> None:
     """Start a serving command, wait for the address it prints, fetch it, then stop it cleanly."""
     process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -65,8 +96,7 @@ def run_serving(command: str, cwd: Path, env: dict[str, str]) -> None:
             seen.append(line)
             found = URL.search(line)
             if found:
-                with urllib.request.urlopen(found.group(0), timeout=10) as response:
-                    assert response.status < 400
+                assert fetch(found.group(0), deadline) < 400
                 return
         pytest.fail(f"{command!r} printed no address to open: {''.join(seen)[-2000:]}")
     finally:
@@ -91,6 +121,7 @@ def test_demo_then_its_next_commands_work_as_printed(tmp_path: Path) -> None:
     outputs = {}
     for step in steps:
         if step.split()[3] == "serve":
+            signs_in_as_printed(demo.stdout, tmp_path / "icp-demo")
             run_serving(step, tmp_path, env)
             continue
         done = subprocess.run(["bash", "-c", step], cwd=tmp_path, env=env, capture_output=True, text=True,

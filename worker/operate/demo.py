@@ -10,9 +10,12 @@ against that config exactly as printed.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import secrets
 import shlex
+import socket
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +32,7 @@ from worker.context import Context
 from worker.govern.approval import approve_version
 from worker.logs import configure_logging
 from worker.operate.cycle import OK, CycleSummary, run_cycle, utcnow
-from worker.operate.init import ConfigDraft, write_config
+from worker.operate.init import CONFIG_NAME, ConfigDraft, write_config
 from worker.score.scorecard import load_scorecard
 from worker.settings import load_settings
 from worker.store import AccountScore, make_engine
@@ -38,6 +41,8 @@ DEMO_APPROVER = "demo-approver@sandbox.invalid"
 DEMO_TOKEN = "sandbox-demo-token"
 DEMO_CONNECTION = "demo"
 DEMO_STORE = "icp.db"
+DEMO_PASSWORD = "demo-password.txt"
+DEFAULT_PORT = 8080
 DemoCrm = Literal["hubspot", "salesforce"]
 DEMO_NOTE = ("DEMO ONLY: approved automatically on behalf of a demo approver so the sandbox cycle can run. "
              "Real approvals are made by a named leader with `icp approve`.")
@@ -52,24 +57,55 @@ class NextStep:
     serves: bool = False
 
 
-def demo_draft(crm: DemoCrm) -> ConfigDraft:
+def demo_draft(crm: DemoCrm, port: int = DEFAULT_PORT) -> ConfigDraft:
     """The demo's config: connection ``demo``, its labelled approver, a SQLite store beside the config."""
     return ConfigDraft(
         connection=DEMO_CONNECTION, crm=crm, approvers=(DEMO_APPROVER,), database_url=f"sqlite:///{DEMO_STORE}",
+        public_url=None if port == DEFAULT_PORT else f"http://127.0.0.1:{port}",
         note=("Written by `icp demo`: the connection it ran against the built-in sandbox CRM, which stopped when",
               "the demo ended. Its store holds everything the demo synced, scored and approved, so `icp status`,",
               "`icp refine` and the other commands work against it. For your own CRM, write a config with",
               "`icp init`."))
 
 
-def next_steps(config: Path, available: Collection[str]) -> list[NextStep]:
+def next_steps(config: Path, available: Collection[str], port: int = DEFAULT_PORT,
+               password_file: Path | None = None) -> list[NextStep]:
     """The commands to try next against the demo's config (only those this build has)."""
     icp = f"icp --config {shlex.quote(str(config))}"
+    sign_in = (f"; sign in as {DEMO_APPROVER} with the password in {password_file}" if password_file else "")
+    serve = f"{icp} serve" + ("" if port == DEFAULT_PORT else f" --port {port}")
     steps = [NextStep(f"{icp} status", "the version in force, the runs and the figures measured by tier"),
              NextStep(f"{icp} refine", "learn from the sandbox's won, lost and churned accounts: a proposed version "
                                        "with its evidence, and the brief for the approver"),
-             NextStep(f"{icp} serve", "the review pages in your browser", serves=True)]
+             NextStep(serve, f"the review pages at http://127.0.0.1:{port}{sign_in} (Ctrl-C stops it)", serves=True)]
     return [s for s in steps if s.command.split()[3] in available]
+
+
+def serve_port(preferred: int = DEFAULT_PORT) -> int:
+    """The review pages' default port when it is free here, else a free one (so the printed command works)."""
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
+def demo_account(ctx: Context, folder: Path) -> Path | None:
+    """A local account for the demo approver on the review pages, its password in a file only its owner reads."""
+    if importlib.util.find_spec("worker.web.accounts") is None:
+        return None
+    from worker.web.accounts import Accounts
+
+    password = secrets.token_urlsafe(15)
+    Accounts(ctx.engine, utcnow).add(DEMO_APPROVER, password)
+    target = folder / DEMO_PASSWORD
+    target.touch(mode=0o600)
+    target.chmod(0o600)
+    target.write_text(password + "\n", encoding="utf-8")
+    return target
 
 def _print_cycle(console: Console, title: str, summary: CycleSummary) -> None:
     console.rule(title)
@@ -146,8 +182,10 @@ def run_demo(accounts: int, seed: int, folder: Path, console: Console, verbose: 
     """
     configure_logging("console", level=logging.INFO if verbose else logging.WARNING)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / DEMO_STORE).unlink(missing_ok=True)
-    written = write_config(folder, demo_draft(crm), overwrite=True)
+    for leftover in (DEMO_STORE, DEMO_PASSWORD):
+        (folder / leftover).unlink(missing_ok=True)
+    port = serve_port() if "serve" in available else DEFAULT_PORT
+    written = write_config(folder, demo_draft(crm, port), overwrite=True)
     settings = load_settings(written.config)
     settings = settings.model_copy(update={"database_url": f"sqlite:///{(folder / DEMO_STORE).resolve()}"})
     ctx = Context.open(settings, DEMO_CONNECTION, make_engine(settings.database_url))
@@ -168,15 +206,16 @@ def run_demo(accounts: int, seed: int, folder: Path, console: Console, verbose: 
         connector.calls.clear()
         second = run_cycle(ctx, connector)
         _print_cycle(console, f"Nightly cycle 2 (nothing changed in the {place})", second)
-    _print_next(console, written.config, folder, available)
+    password = demo_account(ctx, folder) if "serve" in available else None
+    _print_next(console, next_steps(written.config, available, port, password), folder)
     return second.status if first.status == OK else first.status
 
 
-def _print_next(console: Console, config: Path, folder: Path, available: Collection[str]) -> None:
+def _print_next(console: Console, steps: list[NextStep], folder: Path) -> None:
     console.rule("Next")
-    console.print(f"The demo left its config, store, mapping and starter scorecard in {folder}/ ({config.name}, "
+    console.print(f"The demo left its config, store, mapping and starter scorecard in {folder}/ ({CONFIG_NAME}, "
                   f"{DEMO_STORE}). Try, as they are:", highlight=False)
-    for step in next_steps(config, available):
+    for step in steps:
         console.print(f"  {step.command}", highlight=False, markup=False, soft_wrap=True)
         console.print(f"      {step.purpose}", highlight=False, markup=False)
     if os.environ.get("ICP_DATABASE_URL"):

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from connectors.base import AccessReport, AccessRequest, Connector, Finding
+from connectors.errors import ConnectorError
 from worker.context import Context
 from worker.ingest.mapping import FieldMapping, MappingError
 from worker.score.scorecard import Scorecard, ScorecardError, load_scorecard
@@ -72,6 +73,9 @@ def run_doctor(settings: Settings, connection: str | None, config: str | None,
     except ConfigError as exc:
         report.add("credentials", "fail", str(exc), "Export the variable (never put it in the config), or name a "
                    "secrets file in the config.")
+        return report
+    except ConnectorError as exc:
+        report.add("credentials", "fail", str(exc), f"Fix the [connections.{name}.{conn.crm}] settings it names.")
         return report
     try:
         access = connector.check_access(_request(ctx, mapping))

@@ -47,6 +47,7 @@ class ConfigDraft:
         salesforce_domain: Salesforce: the My Domain prefix (``acme.my``), or ``login`` / ``test``.
         salesforce_env: Salesforce: config key → the variable holding that secret (defaults per auth mode).
         leadership_owner: Who receives the leadership review task (an email of a CRM user).
+        public_url: Where people reach the review pages (``icp serve``), when not the default.
         note: Extra comment lines written at the top (the demo says what it is).
     """
 
@@ -59,6 +60,7 @@ class ConfigDraft:
     salesforce_domain: str = "login"
     salesforce_env: dict[str, str] = field(default_factory=dict)
     leadership_owner: str | None = None
+    public_url: str | None = None
     note: tuple[str, ...] = ()
 
     def secret_variables(self) -> list[str]:
@@ -132,6 +134,7 @@ def render_config(draft: ConfigDraft) -> str:
              "# Logs go to standard error: \"auto\" (JSON unless on a terminal), \"json\" or \"console\".",
              "log_format = \"auto\"",
              "",
+             *_public_url(draft.public_url),
              f"[connections.{name}]",
              f"crm = {_q(draft.crm)}",
              f"mapping = {_q(mapping_name(draft.crm))}              # which CRM field feeds what; edit it in place",
@@ -154,6 +157,13 @@ def render_config(draft: ConfigDraft) -> str:
              "timezone = \"UTC\"",
              ""]
     return "\n".join(lines)
+
+
+def _public_url(url: str | None) -> list[str]:
+    address = _q(url) if url else "\"http://127.0.0.1:8080\""
+    return ["# Where people reach the review pages (`icp serve`); links in CRM tasks start with it. Behind a",
+            "# reverse proxy this is the proxy's https address. ICP_PUBLIC_URL overrides it.",
+            f"{'' if url else '# '}public_url = {address}", ""]
 
 
 def _hubspot(draft: ConfigDraft) -> list[str]:
