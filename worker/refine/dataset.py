@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from worker.ingest.records import HEALTH_FIELDS, AccountRecord, DealRecord, EvidenceNote
 from worker.score.scorecard.model import normalise_category
+from worker.refine.timing import AttributeTiming
 
 ColumnKind = Literal["numeric", "categorical", "date"]
 FloatArray = npt.NDArray[np.float64]
@@ -121,6 +122,8 @@ class RefinementInput:
         window_start: Start of the analysis window.
         window_months: Length of the window.
         excluded: Deals left out of the analysis, by reason.
+        timing: When each account attribute is known (mapping declaration, CRM property history); attributes
+            not listed carry no such evidence.
     """
 
     deal_ids: ObjectArray
@@ -141,6 +144,7 @@ class RefinementInput:
     window_start: datetime
     window_months: int
     excluded: Mapping[str, int] = field(default_factory=dict)
+    timing: Mapping[str, AttributeTiming] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.deal_ids)
@@ -165,6 +169,7 @@ class RefinementInput:
         notes: Sequence[EvidenceNote],
         now: datetime,
         window_months: int = 18,
+        timing: Mapping[str, AttributeTiming] | None = None,
     ) -> RefinementInput:
         """Build the columns from canonical records.
 
@@ -174,6 +179,7 @@ class RefinementInput:
             notes: Evidence notes; kept as they are for quotes.
             now: Reference time; the window is the ``window_months`` calendar months before it.
             window_months: Length of the analysis window.
+            timing: When each attribute is known (see ``worker.refine.timing``).
 
         Returns:
             The refinement input.
@@ -208,6 +214,7 @@ class RefinementInput:
             window_start=start,
             window_months=window_months,
             excluded=excluded,
+            timing=dict(timing or {}),
         )
 
 
