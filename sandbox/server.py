@@ -293,7 +293,15 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
+    """One connection's requests.
+
+    Nagle's algorithm is off (TCP_NODELAY) and each response leaves in one write, status line,
+    headers and body together: written apart, the body waited for the client's delayed ACK of the
+    headers, about 40 ms per request on a kept-alive connection.
+    """
+
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def setup(self) -> None:
@@ -318,9 +326,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():
             self.send_header(key, value)
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(payload)
+        self.flush_headers()
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 

@@ -146,11 +146,23 @@ def sandbox_serve(
     seed: Annotated[int, typer.Option(help="Data seed.")] = 7,
     accounts: Annotated[int, typer.Option(help="Accounts to generate.")] = 2000,
     crm: Annotated[str, typer.Option(help="Which CRM to emulate.")] = "hubspot",
+    rate_limit: Annotated[int | None, typer.Option(
+        help="Requests per 10 s (HubSpot; default 100, the documented Free/Starter limit; 0 switches it off).")]
+    = None,
+    search_per_second: Annotated[int | None, typer.Option(
+        help="Search requests per second (HubSpot; default 5; 0 switches it off).")] = None,
+    daily: Annotated[int | None, typer.Option(
+        help="Requests per day (default 250,000 HubSpot, 100,000 Salesforce; 0 switches it off).")] = None,
 ) -> None:
-    """Serve the sandbox CRM in the foreground until interrupted."""
-    from sandbox.cli import serve
+    """Serve the sandbox CRM in the foreground until interrupted, enforcing the CRM's documented rate limits."""
+    from sandbox.cli import DEFAULT_LIMITS, Limits, serve
 
-    serve(crm=crm, port=port, seed=seed, accounts=accounts)
+    if crm not in DEFAULT_LIMITS:
+        raise typer.BadParameter(f"{crm!r}: choose hubspot or salesforce", param_hint="--crm")
+    base = DEFAULT_LIMITS[crm]
+    limits = Limits(*(given or None if given is not None else default for given, default in (
+        (rate_limit, base.per_10s), (daily, base.daily), (search_per_second, base.search_per_second))))
+    serve(crm=crm, port=port, seed=seed, accounts=accounts, limits=limits)
 
 
 @bench_app.command("scoring")

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, create_engine
@@ -82,20 +82,31 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def upsert(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]],
-           update: Sequence[str] | None = None, chunk: int = 500) -> None:
-    """Insert rows, or update the given columns (default: all but the key) where the key exists."""
+           update: Sequence[str] | None = None, chunk: int = 5_000) -> None:
+    """Insert rows, or update the given columns (default: all but the key) where the key exists.
+
+    One ``INSERT ... ON CONFLICT`` statement, compiled once and cached, runs as an executemany over
+    the rows (the driver's own batching: sqlite3's executemany, psycopg's pipelined batches); every
+    row must have the same keys. Measured against a fresh 500-row multi-VALUES statement per call,
+    this is 6-8 times faster (README, "Performance").
+    """
     if not rows:
         return
     table = SQLModel.metadata.tables[model.__tablename__]  # type: ignore[index]
-    keys = [c.name for c in table.primary_key.columns]
-    columns = list(update) if update is not None else [c for c in rows[0] if c not in keys]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(rows[0]),
+                                  None if update is None else tuple(update))
     for start in range(0, len(rows), chunk):
-        statement = insert(table).values(list(rows[start:start + chunk]))
-        if columns:
-            statement = statement.on_conflict_do_update(
-                index_elements=keys, set_={c: statement.excluded[c] for c in columns})
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=keys)
-        session.execute(statement)
+        session.execute(statement, list(rows[start:start + chunk]))
+
+
+def _upsert_statement(dialect: str, table: Table, row_keys: tuple[str, ...],
+                      update: tuple[str, ...] | None) -> Any:
+    """The ``INSERT ... ON CONFLICT`` statement of a table for rows with ``row_keys``."""
+    keys = [c.name for c in table.primary_key.columns]
+    columns = list(update) if update is not None else [c for c in row_keys if c not in keys]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    if columns:
+        return statement.on_conflict_do_update(index_elements=keys,
+                                               set_={c: statement.excluded[c] for c in columns})
+    return statement.on_conflict_do_nothing(index_elements=keys)
