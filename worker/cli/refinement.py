@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from worker.cli.common import EXIT_FAILED, console, context_of, fail, guarded, now, print_json
-from worker.govern.proposals import read_brief, run_refinement
+from worker.cli.common import EXIT_FAILED, console, context_of, err_console, fail, guarded, now, print_json
+from worker.govern.proposals import parse_as_of, read_brief, run_refinement
 from worker.ingest.csv_import import CsvImport, load_csv_mapping
+from worker.refine.readiness import Readiness
 from worker.score.score_file import score_file
 from worker.score.scorecard.diff import diff_scorecards
 
@@ -34,10 +35,15 @@ def refine(
     force: Annotated[bool, typer.Option("--force", help="Go past failed stop gates; every output is then "
                                                         "marked as a hypothesis.")] = False,
     output: Annotated[Path | None, typer.Option(help="Also write the HTML brief to this file.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE",
+                                              help="End the analysis window on this day (YYYY-MM-DD), for "
+                                                   "historical data; default: the config's refine.as_of, "
+                                                   "else today.")] = None,
 ) -> None:
     """Analyse won, lost, retained and churned accounts; store a proposed version and its brief."""
+    reference = guarded(lambda: parse_as_of(as_of, "--as-of"))
     context = context_of(ctx)
-    outcome = guarded(lambda: run_refinement(context, force=force))
+    outcome = guarded(lambda: run_refinement(context, force=force, as_of=reference))
     target = output or Path(f"icp-brief-{outcome.brief_label}.html")
     html = read_brief(context.engine, context.name, outcome.brief_label, "html")
     target.write_text(html or "", encoding="utf-8")
@@ -46,6 +52,9 @@ def refine(
     else:
         analysis = outcome.analysis
         console.print(f"[bold]{analysis.status}[/]: {analysis.headline}", highlight=False)
+        left_out = excluded_line(analysis.readiness)
+        if left_out:
+            console.print(left_out, highlight=False)
         page = context.settings.proposal_url(context.name, outcome.version.version) if outcome.version else ""
         if outcome.version is not None and not outcome.new_version:
             console.print(f"{outcome.version.label} ({outcome.version.status}) already scores exactly like this; "
@@ -55,6 +64,15 @@ def refine(
         console.print(f"brief: {target}")
     if analysis_failed(outcome.analysis.status):
         raise typer.Exit(EXIT_FAILED)
+
+
+def excluded_line(readiness: Readiness) -> str | None:
+    """Why deals were left out of the analysis, in words (``no close date: 448``), or None when none were."""
+    counts = {reason: n for reason, n in readiness.excluded_deals.items() if n}
+    if not counts:
+        return None
+    window = f"window {readiness.window_start} to {readiness.window_end}"
+    return f"deals left out ({window}): " + ", ".join(f"{reason}: {n}" for reason, n in counts.items())
 
 
 def analysis_failed(status: str) -> bool:
@@ -115,7 +133,7 @@ def score_file_command(
     info = guarded(lambda: context.versions.get(version)) if version else context.versions.in_force()
     if info is None:
         fail("no approved version; name one with --version")
-    report = score_file(input_file, columns, info.scorecard, info.label, output)
+    report = guarded(lambda: score_file(input_file, columns, info.scorecard, info.label, output))
     console.print(f"scored {report.scored} accounts with {info.label}: "
                   + ", ".join(f"{t} {n}" for t, n in report.by_tier.items()) + f"; wrote {output}")
     for problem in report.problems:
@@ -136,9 +154,13 @@ def import_csv(
     columns = guarded(lambda: load_csv_mapping(mapping))
     report = guarded(lambda: CsvImport(context.engine, context.name, columns, uuid.uuid4().hex[:16]).run(
         deals, accounts, notes, now()))
+    refused, noted = report.refused, report.noted
     console.print(f"imported {report.accounts} accounts, {report.deals} deals, {report.notes} notes; "
-                  f"{len(report.problems)} row(s) refused")
+                  f"{len(refused)} row(s) refused" + (f", {len(noted)} noted" if noted else ""), highlight=False)
     for problem in report.problems[:50]:
-        console.print(f"[yellow]refused[/] {problem}", highlight=False)
+        console.print(f"[yellow]{'noted' if problem.kept else 'refused'}[/] {problem}", highlight=False)
     if len(report.problems) > 50:
         console.print(f"... and {len(report.problems) - 50} more (see the quarantine table)")
+    if report.imported == 0:
+        err_console.print("nothing was imported", highlight=False)
+        raise typer.Exit(EXIT_FAILED)

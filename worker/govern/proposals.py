@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,8 +37,8 @@ from worker.settings import ConfigError
 from worker.store import Account, Deal, EvidenceNoteRow, Run, ScorecardVersionRow, session_scope
 
 log = get_logger("worker.govern.proposals")
-__all__ = ["BRIEF_FORMATS", "RefinementOutcome", "brief_context", "identical_version", "load_evidence", "read_brief",
-           "refine_settings", "run_refinement", "store_proposal"]
+__all__ = ["BRIEF_FORMATS", "RefinementOutcome", "brief_context", "identical_version", "load_evidence", "parse_as_of",
+           "read_brief", "refine_as_of", "refine_settings", "run_refinement", "store_proposal"]
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,35 @@ class RefinementOutcome:
 def refine_settings(ctx: Context) -> RefineSettings:
     """The connection's refinement settings (``connections.<name>.refine`` in the config), validated."""
     try:
-        return RefineSettings(**ctx.config.refine)
+        return RefineSettings(**{k: v for k, v in ctx.config.refine.items() if k != "as_of"})
     except ValidationError as exc:
         problems = "; ".join(f"connections.{ctx.name}.refine.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                              for e in exc.errors())
         raise ConfigError(problems) from None
+
+
+def parse_as_of(value: Any, where: str = "as_of") -> datetime | None:
+    """The end of the day ``value`` (an ISO date or a date) names, UTC; None for nothing; ConfigError otherwise.
+
+    Refinement on historical data takes its window back from this moment instead of today.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def refine_as_of(ctx: Context) -> datetime | None:
+    """``connections.<name>.refine.as_of`` of the config, as the end of that day UTC (None when unset)."""
+    return parse_as_of(ctx.config.refine.get("as_of"), f"connections.{ctx.name}.refine.as_of")
 
 
 def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord], list[DealRecord], list[EvidenceNote]]:
@@ -129,13 +153,18 @@ def store_proposal(ctx: Context, card: Scorecard, *, by: str | Actor, now: datet
 
 
 def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
-                   now: datetime | None = None) -> RefinementOutcome:
-    """Analyse the connection's evidence; store a proposed version when the evidence supports one."""
+                   now: datetime | None = None, as_of: datetime | None = None) -> RefinementOutcome:
+    """Analyse the connection's evidence; store a proposed version when the evidence supports one.
+
+    ``as_of`` (default: the config's ``refine.as_of``, else now) is the end of the analysis window, for
+    historical data; the version and its brief are still stamped with the real time.
+    """
     moment = now or datetime.now(UTC)
     run_id = uuid.uuid4().hex[:16]
     settings = refine_settings(ctx)
+    reference = as_of or refine_as_of(ctx) or moment
     accounts, deals, notes = load_evidence(ctx.engine, ctx.name)
-    data = RefinementInput.from_records(accounts, deals, notes, now=moment, window_months=settings.window_months)
+    data = RefinementInput.from_records(accounts, deals, notes, now=reference, window_months=settings.window_months)
     current = ctx.versions.in_force()
     analysis = refine(data, settings, current.scorecard if current else None, force=force)
     version, new = None, False

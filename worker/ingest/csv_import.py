@@ -8,10 +8,7 @@ never stop the rest from importing. See ``config/csv-mapping.example.yaml``.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,25 +16,31 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from worker.ingest.mapping import BadValue, FieldType, MappingError, parse_value, to_datetime
-from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
+from worker.ingest import csv_read
+from worker.ingest.csv_read import check_encoding
+from worker.ingest.mapping import BadValue, FieldType, KnownWhen, MappingError, parse_value, to_datetime
+from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, Quarantined
+from worker.ingest.rules import RuleBroken, admit
 from worker.ingest.sync import row_of
 from worker.store import Account, Deal, EvidenceNoteRow, QuarantineRow, session_scope, upsert
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
 
 class Column(BaseModel):
-    """A CSV column, its type and, for categories, which raw values mean each canonical value."""
+    """A CSV column, its type and, for categories, which raw values mean each canonical value.
+
+    ``known`` says when an attribute's value is known relative to a deal's close (``before_close`` or
+    ``after_close``); refinement never scores what is only known after the close.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     column: str
     type: FieldType = "text"
     values: dict[str, list[str]] | None = None
+    known: KnownWhen | None = None
 
 
 def _column(value: Any, default: FieldType = "text") -> Any:
@@ -113,13 +116,37 @@ class NoteColumns(_Section):
 
 
 class CsvMapping(BaseModel):
-    """A CSV mapping document."""
+    """A CSV mapping document.
+
+    ``delimiter`` is one character (default ``,``; ``;`` for many European exports, ``\t`` or ``tab``
+    for tab-separated files). ``encoding`` names the files' encoding (default UTF-8, or what a byte-order
+    mark says); a file that does not decode in it is refused, never read with replacement characters.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     date_format: str | None = None
+    delimiter: str = ","
+    encoding: str | None = None
     accounts: AccountColumns
     deals: DealColumns | None = None
     notes: NoteColumns | None = None
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _delimiter(cls, value: Any) -> Any:
+        value = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(value, value)
+        if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n" or value.isalnum():
+            raise ValueError(f"delimiter must be one character such as , ; | or tab, not {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        return None if value is None else (check_encoding(value) and value)
+
+    def attribute_timing(self) -> dict[str, KnownWhen]:
+        """The declared ``known:`` of each account attribute that has one."""
+        return {k: c.known for k, c in self.accounts.attributes.items() if c.known is not None}
 
 
 def load_csv_mapping(path: str | Path) -> CsvMapping:
@@ -143,6 +170,7 @@ class RowProblem:
     row: int
     field: str
     reason: str
+    kept: bool = False
 
     def __str__(self) -> str:
         return f"{self.file} row {self.row}, field {self.field}: {self.reason}"
@@ -150,20 +178,47 @@ class RowProblem:
 
 @dataclass
 class ImportReport:
-    """What an import took in and what it refused."""
+    """What an import took in, what it refused and what it noted about rows it did take in."""
 
     accounts: int = 0
     deals: int = 0
     notes: int = 0
     problems: list[RowProblem] = field(default_factory=list)
 
+    @property
+    def refused(self) -> list[RowProblem]:
+        """Rows not imported."""
+        return [p for p in self.problems if not p.kept]
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number, row) pairs; the header is row 1. NUL bytes are dropped; a BOM is ignored."""
-    text = path.read_text(encoding="utf-8-sig", errors="replace").replace("\x00", "")
-    reader = csv.DictReader(io.StringIO(text))
-    for number, row in enumerate(reader, start=2):
-        yield number, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    @property
+    def noted(self) -> list[RowProblem]:
+        """Rows imported with a remark (an account repeated with other values in a flat file)."""
+        return [p for p in self.problems if p.kept]
+
+    @property
+    def imported(self) -> int:
+        """Records imported, of every kind."""
+        return self.accounts + self.deals + self.notes
+
+
+def read_rows(path: Path, delimiter: str = ",", encoding: str | None = None,
+              problems: list[RowProblem] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) pairs of the rows that parse (the header is line 1; see :mod:`worker.ingest.csv_read`).
+
+    A row the reader refuses (a stray quote, a wrong number of fields) is appended to ``problems``.
+
+    Raises:
+        MappingError: The file cannot be read or decoded, or its header is empty or repeats a column.
+    """
+    try:
+        for item in csv_read.rows(csv_read.read_text(path, encoding), path.name, delimiter):
+            if isinstance(item, csv_read.BadLine):
+                if problems is not None:
+                    problems.append(RowProblem(path.name, item.line, "(row)", item.reason))
+                continue
+            yield item
+    except csv_read.CsvFileError as exc:
+        raise MappingError(str(exc)) from None
 
 
 class RowParser:
@@ -212,18 +267,29 @@ class _BadField(Exception):
         super().__init__(reason)
 
 
+def _admit(record: AccountRecord | DealRecord | EvidenceNote, sources: Mapping[str, Column | None]) -> None:
+    """Apply the input rules (:mod:`worker.ingest.rules`); a broken one names the CSV column."""
+    try:
+        admit(record)
+    except RuleBroken as exc:
+        spec = sources.get(exc.field)
+        raise _BadField(spec.column if spec is not None else exc.field, exc.reason) from None
+
+
 def account_from_row(row: Mapping[str, str], cols: AccountColumns, parse: RowParser) -> AccountRecord:
     """A canonical account from a row (raises on a bad field)."""
     account_id = parse.value(row, cols.id)
     if not account_id:
         raise _BadField(cols.id.column, "empty account key")
-    return AccountRecord(id=str(account_id), name=parse.value(row, cols.name), owner_id=parse.value(row, cols.owner),
-                         attributes=parse.fields(row, cols.attributes), health=parse.fields(row, cols.health),
-                         raw=dict(row))
+    record = AccountRecord(id=str(account_id), name=parse.value(row, cols.name),
+                           owner_id=parse.value(row, cols.owner), attributes=parse.fields(row, cols.attributes),
+                           health=parse.fields(row, cols.health), raw=dict(row))
+    _admit(record, {"id": cols.id, "owner_id": cols.owner, **cols.attributes, **cols.health})
+    return record
 
 
 def deal_from_row(row: Mapping[str, str], cols: DealColumns, parse: RowParser) -> DealRecord:
-    """A canonical deal from a row (raises on a bad field)."""
+    """A canonical deal from a row (raises on a bad field). A closed deal without a close date is kept."""
     deal_id, account_id = parse.value(row, cols.id), parse.value(row, cols.account_id)
     if not deal_id:
         raise _BadField(cols.id.column, "empty deal key")
@@ -234,18 +300,17 @@ def deal_from_row(row: Mapping[str, str], cols: DealColumns, parse: RowParser) -
     outcome: Literal["won", "lost", "open"] = (
         "won" if lowered in {w.lower() for w in cols.outcome.won}
         else "lost" if lowered in {w.lower() for w in cols.outcome.lost} else "open")
-    closed = to_datetime(parse.value(row, cols.closed_at))
-    if outcome != "open" and cols.closed_at is not None and closed is None:
-        raise _BadField(cols.closed_at.column, f"a {outcome} deal needs a close date")
     amount = parse.value(row, cols.amount)
-    if amount is not None and amount < 0:
-        raise _BadField(cols.amount.column if cols.amount else "amount", "negative amount")
-    return DealRecord(id=str(deal_id), account_id=str(account_id) if account_id else None, outcome=outcome,
-                      owner_id=parse.value(row, cols.owner), amount=amount,
-                      created_at=to_datetime(parse.value(row, cols.created_at)), closed_at=closed,
-                      stage=parse.value(row, cols.stage) or raw_outcome, loss_reason=parse.value(row, cols.loss_reason),
-                      competitor=parse.value(row, cols.competitor), lead_source=parse.value(row, cols.lead_source),
-                      attributes=parse.fields(row, cols.attributes), raw=dict(row))
+    record = DealRecord(
+        id=str(deal_id), account_id=str(account_id) if account_id else None, outcome=outcome,
+        owner_id=parse.value(row, cols.owner), amount=amount, created_at=to_datetime(parse.value(row, cols.created_at)),
+        closed_at=to_datetime(parse.value(row, cols.closed_at)), stage=parse.value(row, cols.stage) or raw_outcome or None,
+        loss_reason=parse.value(row, cols.loss_reason), competitor=parse.value(row, cols.competitor),
+        lead_source=parse.value(row, cols.lead_source), attributes=parse.fields(row, cols.attributes), raw=dict(row))
+    _admit(record, {"id": cols.id, "account_id": cols.account_id, "owner_id": cols.owner, "amount": cols.amount,
+                    "created_at": cols.created_at, "closed_at": cols.closed_at, "stage": cols.stage,
+                    "lead_source": cols.lead_source, **cols.attributes})
+    return record
 
 
 def note_from_row(row: Mapping[str, str], cols: NoteColumns, parse: RowParser, file: str,
@@ -255,10 +320,33 @@ def note_from_row(row: Mapping[str, str], cols: NoteColumns, parse: RowParser, f
     if not text:
         raise _BadField(cols.text.column, "empty note text")
     note_id = parse.value(row, cols.id) or "csv-" + hashlib.sha1(f"{file}:{number}:{text}".encode()).hexdigest()[:16]
-    return EvidenceNote(id=str(note_id), text=str(text), account_id=parse.value(row, cols.account_id),
-                        deal_id=parse.value(row, cols.deal_id), author=parse.value(row, cols.author),
-                        kind=parse.value(row, cols.kind), created_at=to_datetime(parse.value(row, cols.created_at)),
-                        source="csv")
+    record = EvidenceNote(id=str(note_id), text=str(text), account_id=parse.value(row, cols.account_id),
+                          deal_id=parse.value(row, cols.deal_id), author=parse.value(row, cols.author),
+                          kind=parse.value(row, cols.kind), created_at=to_datetime(parse.value(row, cols.created_at)),
+                          source="csv")
+    _admit(record, {"id": cols.id, "account_id": cols.account_id, "deal_id": cols.deal_id, "author": cols.author,
+                    "kind": cols.kind, "created_at": cols.created_at})
+    return record
+
+
+def _columns_of(section: BaseModel) -> list[str]:
+    """Every CSV column a mapping section names."""
+    names: list[str] = []
+    for value in section.__dict__.values():
+        if isinstance(value, (Column, Outcome)):
+            names.append(value.column)
+        elif isinstance(value, dict):
+            names += [c.column for c in value.values() if isinstance(c, Column)]
+    return list(dict.fromkeys(names))
+
+
+def check_header(path: Path, row: Mapping[str, str], *sections: BaseModel | None) -> None:
+    """Refuse a file whose header lacks a column the mapping names (an export of another table, an HTML page)."""
+    missing = [c for section in sections if section is not None for c in _columns_of(section) if c not in row]
+    if missing:
+        found = ", ".join(list(row)[:12]) or "nothing"
+        raise MappingError(f"{path.name}: columns named in the mapping are not in the header: "
+                           f"{', '.join(dict.fromkeys(missing))} (the header has: {found})")
 
 
 def _merge_accounts(session: Session, connection: str, accounts: dict[str, AccountRecord],
@@ -283,6 +371,14 @@ def _merge_accounts(session: Session, connection: str, accounts: dict[str, Accou
     return rows
 
 
+def _differs(first: AccountRecord, again: AccountRecord, cols: AccountColumns) -> str | None:
+    """The column of the first value a repeated account gives differently, or None when it repeats itself."""
+    pairs = [(cols.name, first.name, again.name), (cols.owner, first.owner_id, again.owner_id)]
+    pairs += [(cols.attributes[k], v, again.attributes.get(k)) for k, v in first.attributes.items()]
+    pairs += [(cols.health[k], v, again.health.get(k)) for k, v in first.health.items()]
+    return next((spec.column for spec, a, b in pairs if spec is not None and a != b), None)
+
+
 class CsvImport:
     """Imports CSV evidence into one connection's store."""
 
@@ -291,6 +387,7 @@ class CsvImport:
         self.parse = RowParser(mapping.date_format)
         self.report = ImportReport()
         self._bad: list[tuple[str, RowProblem, dict[str, str]]] = []
+        self._lines: dict[tuple[str, str], int] = {}
 
     def run(self, deals_file: Path | None, accounts_file: Path | None = None, notes_file: Path | None = None,
             now: datetime | None = None) -> ImportReport:
@@ -299,51 +396,81 @@ class CsvImport:
         accounts: dict[str, AccountRecord] = {}
         deals: dict[str, DealRecord] = {}
         notes: list[EvidenceNote] = []
+        if deals_file is not None and self.mapping.deals is None:
+            raise MappingError("deals: the mapping has no deals section for the deals file")
+        if notes_file is not None and self.mapping.notes is None:
+            raise MappingError("notes: the mapping has no notes section for the notes file")
         if accounts_file is not None:
-            self._collect(accounts_file, "accounts", lambda r, n: accounts.setdefault(
-                (a := account_from_row(r, self.mapping.accounts, self.parse)).id, a))
+            self._collect(accounts_file, "accounts", (self.mapping.accounts,), lambda r, n: self._once(
+                "accounts", account_from_row(r, self.mapping.accounts, self.parse), accounts, n))
         if deals_file is not None:
-            if self.mapping.deals is None:
-                raise MappingError("deals: the mapping has no deals section for the deals file")
-            self._collect(deals_file, "deals", lambda r, n: self._deal_row(r, accounts, deals, accounts_file is None))
+            flat = accounts_file is None
+            sections = (self.mapping.deals, self.mapping.accounts if flat else None)
+            self._collect(deals_file, "deals", sections, lambda r, n: self._deal_row(r, n, accounts, deals, flat,
+                                                                                   deals_file.name))
         if notes_file is not None:
-            if self.mapping.notes is None:
-                raise MappingError("notes: the mapping has no notes section for the notes file")
             cols = self.mapping.notes
-            self._collect(notes_file, "notes", lambda r, n: notes.append(
+            assert cols is not None
+            self._collect(notes_file, "notes", (cols,), lambda r, n: notes.append(
                 note_from_row(r, cols, self.parse, notes_file.name, n)))
         self._store(accounts, deals, notes, moment)
         return self.report
 
-    def _deal_row(self, row: Mapping[str, str], accounts: dict[str, AccountRecord], deals: dict[str, DealRecord],
-                  flat: bool) -> None:
+    def _once(self, kind: str, record: Any, into: dict[str, Any], line: int) -> None:
+        """Keep the first record of an id; a repeated id is refused, naming the line of the first."""
+        if record.id in into:
+            first = self._lines[(kind, record.id)]
+            key = self.mapping.accounts.id if kind == "accounts" else self.mapping.deals.id  # type: ignore[union-attr]
+            raise _BadField(key.column, f"duplicate {kind[:-1]} key {record.id!r}: already on row {first}; "
+                                        "the first is kept")
+        into[record.id] = record
+        self._lines[(kind, record.id)] = line
+
+    def _deal_row(self, row: Mapping[str, str], line: int, accounts: dict[str, AccountRecord],
+                  deals: dict[str, DealRecord], flat: bool, file: str) -> None:
         assert self.mapping.deals is not None
         deal = deal_from_row(row, self.mapping.deals, self.parse)
-        if flat:
-            account = account_from_row(row, self.mapping.accounts, self.parse)
-            accounts.setdefault(account.id, account)
-        deals[deal.id] = deal
+        account = account_from_row(row, self.mapping.accounts, self.parse) if flat else None
+        self._once("deals", deal, deals, line)
+        if account is None:
+            return
+        first = accounts.get(account.id)
+        if first is None:
+            accounts[account.id] = account
+            self._lines[("accounts", account.id)] = line
+            return
+        column = _differs(first, account, self.mapping.accounts)
+        if column is not None:
+            self._bad.append(("accounts", RowProblem(
+                file, line, column, f"account {account.id!r} has other values than on row "
+                                    f"{self._lines[('accounts', account.id)]}; the first are kept (the deal is "
+                                    "imported)", kept=True), dict(row)))
 
-    def _collect(self, path: Path, kind: str, take: Any) -> None:
-        try:
-            rows = list(read_rows(path))
-        except OSError as exc:
-            raise MappingError(f"{path}: cannot read: {exc.strerror}") from None
-        for number, row in rows:
+    def _collect(self, path: Path, kind: str, sections: tuple[BaseModel | None, ...], take: Any) -> None:
+        problems: list[RowProblem] = []
+        checked = False
+        for number, row in read_rows(path, self.mapping.delimiter, self.mapping.encoding, problems):
+            if not checked:
+                check_header(path, row, *sections)
+                checked = True
             try:
                 take(row, number)
             except _BadField as exc:
                 self._bad.append((kind, RowProblem(path.name, number, exc.field, exc.reason), row))
+        self._bad += [(kind, p, {}) for p in problems]
 
     def _store(self, accounts: dict[str, AccountRecord], deals: dict[str, DealRecord], notes: list[EvidenceNote],
                now: datetime) -> None:
+        self._bad.sort(key=lambda item: (item[1].file, item[1].row))
         with session_scope(self.engine) as session:
             upsert(session, Account, _merge_accounts(session, self.connection, accounts, now))
             upsert(session, Deal, [row_of(self.connection, d, now) for d in deals.values()])
             upsert(session, EvidenceNoteRow, [row_of(self.connection, n, now) for n in notes])
             for kind, problem, row in self._bad:
-                session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type=f"csv:{kind}",
-                                          record_id=f"{problem.file} row {problem.row}", field=problem.field,
-                                          reason=problem.reason, raw=dict(row), at=now))
+                kept = Quarantined(f"csv:{kind}", f"{problem.file} row {problem.row}", problem.field,
+                                   problem.reason, dict(row))
+                session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type=kept.object_type,
+                                          record_id=kept.record_id, field=kept.field, reason=kept.reason,
+                                          raw=kept.raw, at=now))
         self.report.accounts, self.report.deals, self.report.notes = len(accounts), len(deals), len(notes)
         self.report.problems = [p for _, p, _ in self._bad]

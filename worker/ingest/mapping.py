@@ -8,6 +8,7 @@ take it in later without a re-pull.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -19,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from connectors.base import FieldSpec, RawRecord
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, OwnerRecord, Quarantined
+from worker.ingest.rules import RuleBroken, admit, check_moment, clean
 
 FieldType = Literal["number", "integer", "category", "boolean", "text", "date", "datetime"]
+KnownWhen = Literal["before_close", "after_close"]
+"""When an attribute's value is known relative to a deal's close (the mapping's ``known:``)."""
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
 
@@ -41,6 +45,7 @@ class FieldRef(BaseModel):
     field: str
     type: FieldType = "text"
     values: dict[str, list[str]] = {}
+    known: KnownWhen | None = None
 
     @model_validator(mode="after")
     def _translation(self) -> FieldRef:
@@ -268,12 +273,19 @@ def _moment(value: Any, kind: str) -> str:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
+    try:
+        check_moment(moment)
+    except RuleBroken as exc:
+        raise BadValue(exc.reason) from None
     return moment.date().isoformat() if kind == "date" else moment.isoformat()
 
 
 def to_datetime(value: str | None) -> datetime | None:
-    """The datetime form of a parsed date/datetime value."""
-    return datetime.fromisoformat(value) if value else None
+    """The aware UTC datetime of a parsed date/datetime value (a date is its midnight UTC)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Normaliser:
@@ -292,7 +304,31 @@ class Normaliser:
         return values
 
     def account(self, record: RawRecord) -> AccountRecord | Quarantined:
-        """A canonical account, or the reason it is quarantined."""
+        """A canonical account, or the reason it is quarantined (input rules: :mod:`worker.ingest.rules`)."""
+        record = _cleaned(record)
+        result = self._account(record)
+        return result if isinstance(result, Quarantined) else self._admitted(record, result, self._account_sources())
+
+    def _account_sources(self) -> dict[str, str]:
+        a = self.mapping.accounts
+        sources = {"owner_id": a.owner or "owner", "override_score": a.override.get("score", "override")}
+        return sources | {k: r.field for k, r in (*a.attributes.items(), *a.health.items())}
+
+    def _deal_sources(self) -> dict[str, str]:
+        d = self.mapping.deals
+        refs = {k: getattr(d, k) for k in ("amount", "created_at", "closed_at", "stage", "pipeline", "lead_source")}
+        sources = {k: r.field for k, r in refs.items() if r is not None} | {"owner_id": d.owner or "owner"}
+        return sources | {k: r.field for k, r in d.attributes.items()}
+
+    @staticmethod
+    def _admitted(record: RawRecord, result: Any, sources: Mapping[str, str]) -> Any:
+        try:
+            admit(result)
+        except RuleBroken as exc:
+            return _quarantined(record, _Quarantine(sources.get(exc.field, exc.field), exc.reason))
+        return result
+
+    def _account(self, record: RawRecord) -> AccountRecord | Quarantined:
         a, props = self.mapping.accounts, record.properties
         try:
             override = parse_value(props.get(a.override["score"]), "number") if "score" in a.override else None
@@ -316,7 +352,12 @@ class Normaliser:
             return _quarantined(record, exc)
 
     def deal(self, record: RawRecord) -> DealRecord | Quarantined:
-        """A canonical deal, or the reason it is quarantined."""
+        """A canonical deal, or the reason it is quarantined (input rules: :mod:`worker.ingest.rules`)."""
+        record = _cleaned(record)
+        result = self._deal(record)
+        return result if isinstance(result, Quarantined) else self._admitted(record, result, self._deal_sources())
+
+    def _deal(self, record: RawRecord) -> DealRecord | Quarantined:
         d, props = self.mapping.deals, record.properties
         outcome = record.derived.get("outcome")
         if outcome not in ("won", "lost", "open"):
@@ -340,7 +381,14 @@ class Normaliser:
             return _quarantined(record, exc)
 
     def note(self, record: RawRecord) -> EvidenceNote | Quarantined:
-        """A canonical evidence note; notes without text are quarantined."""
+        """A canonical evidence note; notes without text, or breaking an input rule, are quarantined."""
+        record = _cleaned(record)
+        result = self._note(record)
+        n = self.mapping.notes
+        sources = {"created_at": n.created_at or "created_at", "author": n.author or "author", "kind": n.kind or "kind"}
+        return result if isinstance(result, Quarantined) else self._admitted(record, result, sources)
+
+    def _note(self, record: RawRecord) -> EvidenceNote | Quarantined:
         n, props = self.mapping.notes, record.properties
         text = _text(props.get(n.text))
         if not text:
@@ -353,19 +401,27 @@ class Normaliser:
                             deal_id=record.derived.get("deal_id"), kind=_text(props.get(n.kind)) if n.kind else None,
                             author=_text(props.get(n.author)) if n.author else None, created_at=created)
 
-    @staticmethod
-    def owner(record: RawRecord) -> OwnerRecord:
-        """A canonical owner."""
+    @classmethod
+    def owner(cls, record: RawRecord) -> OwnerRecord | Quarantined:
+        """A canonical owner, or the reason it is quarantined (an over-long id, email or name)."""
+        record = _cleaned(record)
         p = record.properties
         name = " ".join(x for x in (_text(p.get("firstName")), _text(p.get("lastName"))) if x) or None
-        return OwnerRecord(id=record.id, email=_text(p.get("email")), name=name,
-                           active=not bool(p.get("archived")), raw=dict(p))
+        result = OwnerRecord(id=record.id, email=_text(p.get("email")), name=name,
+                             active=not bool(p.get("archived")), raw=dict(p))
+        return cls._admitted(record, result, {"name": "firstName"})
 
 
 class _Quarantine(Exception):
     def __init__(self, field: str, reason: str) -> None:
         self.field, self.reason = field, reason
         super().__init__(reason)
+
+
+def _cleaned(record: RawRecord) -> RawRecord:
+    """The record with control characters removed from its id, properties and derived ids."""
+    return dataclasses.replace(record, id=clean(str(record.id)), properties=clean(record.properties),
+                               derived=clean(record.derived))
 
 
 def _quarantined(record: RawRecord, exc: Exception) -> Quarantined:

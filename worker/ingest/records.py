@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from worker.ingest.text import clean, clean_text
+
 Outcome = Literal["won", "lost", "open"]
 RetentionStatus = Literal["active", "churned", "contracted"]
 DeliveryFit = Literal["good", "fair", "poor"]
@@ -92,12 +94,30 @@ class EvidenceNote:
     source: str = "crm"
 
 
+QUARANTINE_KEY_LIMIT = 128
+"""Longest record id and field name the quarantine table keeps; longer ones are cut, marked with an ellipsis."""
+
+
 @dataclass(frozen=True)
 class Quarantined:
-    """A record that could not be taken in, with the field and the reason; never silently dropped."""
+    """A record that could not be taken in, with the field and the reason; never silently dropped.
+
+    Whatever made the record bad must not stop it from being kept: its id and field are cut to what
+    the quarantine table holds, and control characters are removed from every text in it.
+    """
 
     object_type: str
     record_id: str
     field: str
     reason: str
     raw: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_id", _cut(clean_text(str(self.record_id)), QUARANTINE_KEY_LIMIT))
+        object.__setattr__(self, "field", _cut(clean_text(str(self.field)), QUARANTINE_KEY_LIMIT))
+        object.__setattr__(self, "reason", clean_text(str(self.reason)))
+        object.__setattr__(self, "raw", clean(dict(self.raw)))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

@@ -28,7 +28,7 @@ def score_file(input_path: Path, mapping: CsvMapping, card: Scorecard, label: st
     ids: list[str] = []
     values: dict[str, list[object]] = {name: [] for name in cols.attributes}
     report = ScoreFileReport()
-    for number, row in read_rows(input_path):
+    for number, row in read_rows(input_path, mapping.delimiter, mapping.encoding, report.problems):
         try:
             key = parse.value(row, cols.id)
             if not key:
