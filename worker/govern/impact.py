@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.score.scorecard import Scorecard, Scorer
 from worker.score.scoring import load_accounts
@@ -39,9 +39,9 @@ class ImpactSummary:
 
 def open_pipeline(session: Session, connection: str) -> dict[str, float]:
     """Open deal amounts per account."""
-    rows = session.execute(select(Deal.account_id, func.sum(Deal.amount)).where(
-        Deal.connection == connection, Deal.outcome == "open", Deal.deleted == False,  # noqa: E712
-        Deal.account_id.is_not(None)).group_by(Deal.account_id)).all()  # type: ignore[union-attr]
+    rows = session.execute(select(col(Deal.account_id), func.sum(col(Deal.amount))).where(
+        col(Deal.connection) == connection, col(Deal.outcome) == "open", col(Deal.deleted) == False,  # noqa: E712
+        col(Deal.account_id).is_not(None)).group_by(col(Deal.account_id))).all()
     return {str(account): float(amount or 0.0) for account, amount in rows}
 
 
@@ -53,9 +53,10 @@ def store_impact(session: Session, connection: str, version: int, proposed: Scor
     n = len(frame.ids)
     new = Scorer(proposed).score(frame.columns, n=n)
     old = Scorer(current[1]).score(frame.columns, n=n) if current else None
-    names = dict(session.execute(select(Account.id, Account.name).where(Account.connection == connection)).all())
+    names: dict[str, str | None] = dict(session.execute(select(col(Account.id), col(Account.name)).where(
+        col(Account.connection) == connection)).all())
     owners = {owner_id: f"{name or ''} {email or ''}" for owner_id, name, email in session.execute(
-        select(Owner.id, Owner.name, Owner.email).where(Owner.connection == connection)).all()}
+        select(col(Owner.id), col(Owner.name), col(Owner.email)).where(col(Owner.connection) == connection)).all()}
     pipeline = open_pipeline(session, connection)
     order = {tier: i for i, tier in enumerate(proposed.tiers)}
     rows: list[dict[str, Any]] = []
@@ -76,8 +77,8 @@ def store_impact(session: Session, connection: str, version: int, proposed: Scor
                      "new_score": int(new.scores[i]), "open_pipeline": pipeline.get(account_id, 0.0),
                      "search": " ".join([names.get(account_id) or "", owners.get(frame.owners[i], ""), account_id,
                                          f"tier {before or '-'} to {after}"]).lower()})
-    session.execute(delete(VersionImpact).where(VersionImpact.connection == connection,
-                                                VersionImpact.version == version))
+    session.execute(delete(VersionImpact).where(col(VersionImpact.connection) == connection,
+                                                col(VersionImpact.version) == version))
     upsert(session, VersionImpact, rows)
     return ImpactSummary(current[0] if current else None, now.isoformat(), n, len(rows), upgrades, downgrades,
                          round(sum(pipeline.get(a, 0.0) for a in frame.ids), 2),

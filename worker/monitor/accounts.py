@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.ingest.records import HEALTH_FIELDS
 from worker.score.scorecard.model import normalise_category
@@ -46,9 +46,9 @@ def account_health(engine: Engine, connection: str, ids: Iterable[str]) -> dict[
     out: dict[str, dict[str, Any]] = {}
     with Session(engine) as session:
         for start in range(0, len(wanted), CHUNK):
-            rows = session.execute(select(Account.id, Account.health).where(
-                Account.connection == connection, Account.deleted == False,  # noqa: E712
-                Account.id.in_(wanted[start:start + CHUNK]))).all()  # type: ignore[attr-defined]
+            rows = session.execute(select(col(Account.id), col(Account.health)).where(
+                col(Account.connection) == connection, col(Account.deleted) == False,  # noqa: E712
+                col(Account.id).in_(wanted[start:start + CHUNK]))).all()
             out.update({r.id: dict(r.health or {}) for r in rows})
     return out
 
@@ -68,13 +68,14 @@ class DealRow:
 def load_deals(engine: Engine, connection: str, since: datetime | None = None, until: datetime | None = None,
                outcomes: tuple[str, ...] = CLOSED) -> list[DealRow]:
     """Live deals with the given outcomes; closed ones limited to ``since <= closed_at <= until`` when given."""
-    live = (Deal.connection == connection) & (Deal.deleted == False)  # noqa: E712
-    query = select(Deal.id, Deal.account_id, Deal.outcome, Deal.amount, Deal.created_at, Deal.closed_at).where(
-        live, Deal.outcome.in_(outcomes))  # type: ignore[attr-defined]
+    live = (col(Deal.connection) == connection) & (col(Deal.deleted) == False)  # noqa: E712
+    query = select(col(Deal.id), col(Deal.account_id), col(Deal.outcome), col(Deal.amount), col(Deal.created_at),
+                   col(Deal.closed_at)).where(
+        live, col(Deal.outcome).in_(outcomes))
     if since is not None:
-        query = query.where(Deal.closed_at >= since)  # type: ignore[operator]
+        query = query.where(col(Deal.closed_at) >= since)
     if until is not None:
-        query = query.where(Deal.closed_at <= until)  # type: ignore[operator]
+        query = query.where(col(Deal.closed_at) <= until)
     with Session(engine) as session:
-        rows = session.execute(query.order_by(Deal.id)).all()
+        rows = session.execute(query.order_by(col(Deal.id))).all()
     return [DealRow(r.id, r.account_id, r.outcome, r.amount, r.created_at, r.closed_at) for r in rows]

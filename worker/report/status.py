@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.monitor.store import in_force_since, version_age_days
 from worker.score.versions import VersionInfo, Versions
@@ -68,7 +68,8 @@ def _tier_entry(value: Any) -> dict[str, Any]:
 def measurement_data(event: MeasurementEvent) -> dict[str, Any]:
     """One measurement event: its counts and figures by tier (older events hold accounts per tier only)."""
     figures: Mapping[str, Any] = event.figures or {}
-    by_tier = figures.get("by_tier") if isinstance(figures.get("by_tier"), Mapping) else {}
+    found = figures.get("by_tier")
+    by_tier: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     return {"at": _iso(event.at), "run_id": event.run_id, "version": event.version,
             "counts": dict(figures.get("counts") or {}), "tiers": list(figures.get("tiers") or by_tier),
             "by_tier": {str(t): _tier_entry(v) for t, v in by_tier.items()},
@@ -108,12 +109,12 @@ def status_data(engine: Engine, connection: str, settings: ReportSettings | None
     now = now or datetime.now(UTC)
     version = Versions(engine, connection, []).in_force()
     with Session(engine) as session:
-        runs = list(session.execute(select(Run).where(Run.connection == connection).order_by(
-            Run.started_at.desc(), Run.id.desc()).limit(  # type: ignore[union-attr,attr-defined]
+        runs = list(session.execute(select(Run).where(col(Run.connection) == connection).order_by(
+            col(Run.started_at).desc(), col(Run.id).desc()).limit(
             max(settings.runs, settings.measurements))).scalars())
         events = list(session.execute(select(MeasurementEvent).where(
-            MeasurementEvent.connection == connection).order_by(
-            MeasurementEvent.at.desc(), MeasurementEvent.id.desc()).limit(  # type: ignore[union-attr]
+            col(MeasurementEvent.connection) == connection).order_by(
+            col(MeasurementEvent.at).desc(), col(MeasurementEvent.id).desc()).limit(
             settings.measurements)).scalars())
     measurements = [measurement_data(e) for e in reversed(events)]
     drift, history = _drift(list(reversed(runs)))

@@ -18,12 +18,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.score.scorecard import Scorecard, dump_scorecard, load_scorecard
 from worker.score.signoff import Actor, SignOff, SignOffPolicy, Transition, as_actor
@@ -132,18 +132,19 @@ class Versions:
         """Every version, oldest first."""
         with Session(self.engine) as session:
             rows = session.execute(select(ScorecardVersionRow).where(
-                ScorecardVersionRow.connection == self.connection).order_by(ScorecardVersionRow.version)).scalars()
+                col(ScorecardVersionRow.connection) == self.connection).order_by(
+                col(ScorecardVersionRow.version))).scalars()
             return [_info(r) for r in rows]
 
     def summaries(self) -> builtins.list[VersionSummary]:
         """Every version's lifecycle facts, newest first, without parsing any scorecard."""
-        columns = (ScorecardVersionRow.version, ScorecardVersionRow.status, ScorecardVersionRow.name,
-                   ScorecardVersionRow.kind, ScorecardVersionRow.created_at, ScorecardVersionRow.created_by,
-                   ScorecardVersionRow.decided_by, ScorecardVersionRow.decided_at, ScorecardVersionRow.decision_note,
-                   ScorecardVersionRow.effective_at)
+        row = ScorecardVersionRow
+        columns = (col(row.version), col(row.status), col(row.name), col(row.kind), col(row.created_at),
+                   col(row.created_by), col(row.decided_by), col(row.decided_at), col(row.decision_note),
+                   col(row.effective_at))
         with Session(self.engine) as session:
-            rows = session.execute(select(*columns).where(ScorecardVersionRow.connection == self.connection)
-                                   .order_by(ScorecardVersionRow.version.desc())).all()  # type: ignore[attr-defined]
+            rows = session.execute(select(*columns).where(col(ScorecardVersionRow.connection) == self.connection)
+                                   .order_by(col(ScorecardVersionRow.version).desc())).all()
         return [VersionSummary(*row) for row in rows]
 
     def get(self, version: int) -> VersionInfo:
@@ -155,8 +156,8 @@ class Versions:
         """The approved version, or None: until one is approved the worker writes no scores."""
         with Session(self.engine) as session:
             row = session.execute(select(ScorecardVersionRow).where(
-                ScorecardVersionRow.connection == self.connection,
-                ScorecardVersionRow.status == APPROVED)).scalars().first()
+                col(ScorecardVersionRow.connection) == self.connection,
+                col(ScorecardVersionRow.status) == APPROVED)).scalars().first()
             return _info(row) if row else None
 
     def pending(self) -> builtins.list[VersionInfo]:
@@ -166,10 +167,10 @@ class Versions:
     def history(self, version: int | None = None) -> builtins.list[VersionEvent]:
         """The recorded transitions, oldest first."""
         with Session(self.engine) as session:
-            query = select(VersionEvent).where(VersionEvent.connection == self.connection)
+            query = select(VersionEvent).where(col(VersionEvent.connection) == self.connection)
             if version is not None:
-                query = query.where(VersionEvent.version == version)
-            return list(session.execute(query.order_by(VersionEvent.id)).scalars())
+                query = query.where(col(VersionEvent.version) == version)
+            return list(session.execute(query.order_by(col(VersionEvent.id))).scalars())
 
     def signoffs(self, version: int) -> builtins.list[SignOff]:
         """The approvals on record for ``version`` since it last became approvable."""
@@ -200,8 +201,8 @@ class Versions:
             raise GovernanceError("a new version starts as draft or proposed")
         actor = as_actor(by)
         with session_scope(self.engine) as session:
-            latest = session.execute(select(func.max(ScorecardVersionRow.version)).where(
-                ScorecardVersionRow.connection == self.connection)).scalar()
+            latest = session.execute(select(func.max(col(ScorecardVersionRow.version))).where(
+                col(ScorecardVersionRow.connection) == self.connection)).scalar()
             number = (latest or 0) + 1
             session.add(ScorecardVersionRow(connection=self.connection, version=number, status=status,
                                             name=card.name, kind=card.kind, document=dump_scorecard(card),
@@ -308,8 +309,8 @@ class Versions:
     def _put_in_force(self, session: Session, row: ScorecardVersionRow, actor: Actor, now: datetime,
                       note: str | None, risks_accepted: bool, baseline: dict[str, Any] | None) -> None:
         current = session.execute(select(ScorecardVersionRow).where(
-            ScorecardVersionRow.connection == self.connection, ScorecardVersionRow.status == APPROVED,
-            ScorecardVersionRow.version != row.version).with_for_update()).scalars().first()
+            col(ScorecardVersionRow.connection) == self.connection, col(ScorecardVersionRow.status) == APPROVED,
+            col(ScorecardVersionRow.version) != row.version).with_for_update()).scalars().first()
         if current is not None:
             current.status = RETIRED
             session.add(current)
@@ -322,8 +323,8 @@ class Versions:
 
     def _supersede_older(self, session: Session, newer: int, actor: Actor, now: datetime) -> None:
         older = session.execute(select(ScorecardVersionRow).where(
-            ScorecardVersionRow.connection == self.connection, ScorecardVersionRow.status == PROPOSED,
-            ScorecardVersionRow.version != newer).with_for_update()).scalars().all()
+            col(ScorecardVersionRow.connection) == self.connection, col(ScorecardVersionRow.status) == PROPOSED,
+            col(ScorecardVersionRow.version) != newer).with_for_update()).scalars().all()
         for row in older:
             row.status = SUPERSEDED
             session.add(row)
@@ -349,8 +350,8 @@ class Versions:
     def _locked(self, session: Session, version: int) -> ScorecardVersionRow:
         """The version's row, locked for this transaction (a write first, so SQLite serialises too)."""
         session.execute(update(ScorecardVersionRow).where(
-            ScorecardVersionRow.connection == self.connection, ScorecardVersionRow.version == version
-        ).values(status=ScorecardVersionRow.status))
+            col(ScorecardVersionRow.connection) == self.connection, col(ScorecardVersionRow.version) == version
+        ).values(status=col(ScorecardVersionRow.status)))
         return self._row(session, version)
 
     def _check_decider(self, actor: Actor) -> None:
@@ -368,7 +369,8 @@ def _check_status(status: str, version: int) -> None:
 def _signoffs(session: Session, connection: str, version: int) -> builtins.list[SignOff]:
     """Approvals recorded since the version last became approvable (a rollback starts a new round)."""
     events = session.execute(select(VersionEvent).where(
-        VersionEvent.connection == connection, VersionEvent.version == version).order_by(VersionEvent.id)).scalars()
+        col(VersionEvent.connection) == connection, col(VersionEvent.version) == version).order_by(
+        col(VersionEvent.id))).scalars()
     found: list[SignOff] = []
     for event in events:
         if event.to_status in APPROVABLE and event.from_status != event.to_status:
