@@ -24,12 +24,14 @@ from worker.context import Context
 from worker.govern.briefs import BRIEF_FORMATS, read_brief, store_briefs, vocabulary_for, write_briefs
 from worker.govern.impact import store_impact
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
+from worker.ingest.mapping import MappingError
+from worker.ingest.scorecard_check import mapped_kinds, scorecard_problems, stored_kinds
 from worker.ingest.vocabulary import load_field_labels
 from worker.logs import get_logger
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
 from worker.refine.brief import BriefContext
 from worker.refine.vocabulary import Vocabulary
-from worker.score.scorecard import Scorecard
+from worker.score.scorecard import Scorecard, ScorecardError
 from worker.score.scorecard.diff import diff_scorecards
 from worker.score.signoff import WORKER, Actor
 from worker.score.versions import VersionInfo, Versions
@@ -37,7 +39,7 @@ from worker.settings import ConfigError
 from worker.store import Account, Deal, EvidenceNoteRow, Run, ScorecardVersionRow, session_scope
 
 log = get_logger("worker.govern.proposals")
-__all__ = ["BRIEF_FORMATS", "RefinementOutcome", "brief_context", "identical_version", "load_evidence", "parse_as_of",
+__all__ = ["BRIEF_FORMATS", "RefinementOutcome", "brief_context", "check_against_evidence", "identical_version", "load_evidence", "parse_as_of",
            "read_brief", "refine_as_of", "refine_settings", "run_refinement", "store_proposal"]
 
 
@@ -127,6 +129,27 @@ def identical_version(versions: Versions, card: Scorecard) -> VersionInfo | None
     """The version in force or a pending proposal that scores exactly like ``card``, if any."""
     candidates = [v for v in (versions.in_force(), *versions.pending()) if v is not None]
     return next((v for v in candidates if not diff_scorecards(v.scorecard, card)), None)
+
+
+def check_against_evidence(ctx: Context, card: Scorecard, source: str) -> None:
+    """Refuse a hand-written scorecard that does not fit the mapping's and the evidence's attributes.
+
+    Known attributes are the mapping's account attributes (with their declared types) and any attribute
+    stored for the connection's accounts (CSV imports); see :mod:`worker.ingest.scorecard_check`.
+
+    Raises:
+        ScorecardError: Listing every problem with its place in ``source``.
+    """
+    with Session(ctx.engine) as session:
+        stored = session.execute(select(Account.attributes).where(Account.connection == ctx.name).limit(5000))
+        known = stored_kinds(row[0] or {} for row in stored)
+    try:
+        known |= mapped_kinds(ctx.mapping)
+    except (ConfigError, MappingError) as exc:
+        log.warning("propose.no_mapping", reason=str(exc))
+    problems = scorecard_problems(card, known)
+    if problems:
+        raise ScorecardError(problems, source)
 
 
 def store_proposal(ctx: Context, card: Scorecard, *, by: str | Actor, now: datetime, evidence: dict[str, Any],

@@ -22,7 +22,8 @@ from sqlmodel import Session
 
 from worker.ingest import csv_read
 from worker.ingest.csv_read import check_encoding
-from worker.ingest.mapping import BadValue, FieldType, KnownWhen, MappingError, parse_value, to_datetime
+from worker.ingest.mapping import (BadValue, FieldType, ImpossibleValue, KnownWhen, MappingError, parse_value,
+                                   to_datetime)
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, Quarantined
 from worker.ingest.rules import RuleBroken, admit
 from worker.ingest.sync import row_of
@@ -134,7 +135,8 @@ class CsvMapping(BaseModel):
     @field_validator("delimiter", mode="before")
     @classmethod
     def _delimiter(cls, value: Any) -> Any:
-        value = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(value, value)
+        if isinstance(value, str):
+            value = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(value, value)
         if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n" or value.isalnum():
             raise ValueError(f"delimiter must be one character such as , ; | or tab, not {value!r}")
         return value
@@ -155,7 +157,7 @@ def load_csv_mapping(path: str | Path) -> CsvMapping:
     try:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
         return CsvMapping.model_validate(document)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise MappingError(f"{source}: cannot read the mapping: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
@@ -239,6 +241,8 @@ class RowParser:
             if spec.type in ("date", "datetime") and self.date_format and raw:
                 try:
                     return parse_value(raw, spec.type)
+                except ImpossibleValue:
+                    raise
                 except BadValue:
                     moment = datetime.strptime(raw, self.date_format).replace(tzinfo=UTC)
                     return parse_value(moment, spec.type)

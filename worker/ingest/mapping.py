@@ -212,7 +212,7 @@ def load_mapping(path: str | Path) -> FieldMapping:
     source = Path(path)
     try:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise MappingError(f"{source}: cannot read the mapping: {exc}") from None
     try:
         return FieldMapping.model_validate(document)
@@ -223,6 +223,10 @@ def load_mapping(path: str | Path) -> FieldMapping:
 
 class BadValue(ValueError):
     """A value that does not parse as its field's type."""
+
+
+class ImpossibleValue(BadValue):
+    """A value that parses but cannot be true (a date before 1900 or after next year)."""
 
 
 def parse_value(value: Any, kind: FieldType) -> Any:
@@ -245,7 +249,9 @@ def parse_value(value: Any, kind: FieldType) -> Any:
             return _boolean(text)
         if kind in ("date", "datetime"):
             return _moment(text, kind)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        if isinstance(exc, ImpossibleValue):
+            raise
         raise BadValue(str(exc) if isinstance(exc, BadValue) else f"{value!r} is not a valid {kind}") from None
     return str(text)
 
@@ -276,7 +282,7 @@ def _moment(value: Any, kind: str) -> str:
     try:
         check_moment(moment)
     except RuleBroken as exc:
-        raise BadValue(exc.reason) from None
+        raise ImpossibleValue(exc.reason) from None
     return moment.date().isoformat() if kind == "date" else moment.isoformat()
 
 
@@ -328,10 +334,17 @@ class Normaliser:
             return _quarantined(record, _Quarantine(sources.get(exc.field, exc.field), exc.reason))
         return result
 
+    def _override(self, props: Mapping[str, Any]) -> float | None:
+        field = self.mapping.accounts.override.get("score")
+        try:
+            return parse_value(props.get(field), "number") if field else None
+        except BadValue as exc:
+            raise _Quarantine(field or "override", str(exc)) from None
+
     def _account(self, record: RawRecord) -> AccountRecord | Quarantined:
         a, props = self.mapping.accounts, record.properties
         try:
-            override = parse_value(props.get(a.override["score"]), "number") if "score" in a.override else None
+            override = self._override(props)
             if override is not None and not 0 <= override <= 100:
                 raise _Quarantine(a.override["score"], f"override {override} is outside 0-100")
             owned = {}

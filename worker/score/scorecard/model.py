@@ -328,7 +328,15 @@ def load_scorecard(text_or_path: str | Path) -> Scorecard:
     text = str(text_or_path)
     if isinstance(text_or_path, Path) or ("\n" not in text and text.endswith((".yaml", ".yml"))):
         path = Path(text_or_path)
-        source, text = str(path), path.read_text(encoding="utf-8")
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScorecardError([f"(document): cannot read the file: {exc.strerror or exc}"], source) from None
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise ScorecardError([f"(document): line {line} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+                                  "save the file as UTF-8"], source) from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
