@@ -18,6 +18,7 @@ from hubspot import HubSpot
 
 from connectors.errors import ConnectorError
 from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify
+from connectors.hubspot.jsonview import JsonView
 
 T = TypeVar("T")
 
@@ -61,6 +62,19 @@ def to_failure(endpoint: str, exc: Exception, record_id: str | None = None) -> F
     if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
         return Failure(endpoint=endpoint, status=0, message=type(exc).__name__)
     return None
+
+
+def _decode(endpoint: str, body: bytes, record_id: str | None) -> JsonView:
+    """A 2xx body as a JSON object; anything else is a failed call (status 0, retriable) naming the endpoint."""
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        decoded = None
+    if not isinstance(decoded, dict):
+        shown = body[:80].decode("utf-8", "replace").encode("unicode_escape").decode("ascii")
+        raise classify(Failure(endpoint=endpoint, status=0, record_id=record_id,
+                               message=f"the response is not a JSON object: {shown!r}"))
+    return JsonView(decoded)
 
 
 class HubSpotClient:
@@ -107,6 +121,30 @@ class HubSpotClient:
                 if failure is None:
                     raise
                 raise classify(failure) from None
+        return self._retrier.run(attempt)
+
+    def call_json(self, endpoint: str, fn: Callable[..., Any], *args: Any, search: bool = False,
+                  record_id: str | None = None, **kwargs: Any) -> JsonView:
+        """Like :meth:`call`, but the body is decoded here into a :class:`JsonView`, not into SDK models.
+
+        The SDK still builds the request and raises on an error status; a body that is not a JSON
+        object (an HTML page, a truncated answer) fails like a broken connection and is retried.
+        """
+        def attempt() -> JsonView:
+            (self._search if search else self._burst).acquire()
+            self.calls[endpoint] += 1
+            try:
+                response = fn(*args, _request_timeout=self.timeout, _preload_content=False, **kwargs)
+                try:
+                    body = response.data
+                finally:
+                    response.release_conn()
+            except Exception as exc:  # noqa: BLE001 - translated below; anything else re-raised
+                failure = to_failure(endpoint, exc, record_id)
+                if failure is None:
+                    raise
+                raise classify(failure) from None
+            return _decode(endpoint, body, record_id)
         return self._retrier.run(attempt)
 
     def close(self) -> None:

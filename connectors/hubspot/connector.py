@@ -154,7 +154,7 @@ class HubSpotConnector(Connector):
             endpoint = f"POST /crm/v4/associations/{from_object}/{target}/batch/read"
             for start in range(0, len(ids), ASSOCIATION_BATCH):
                 body = {"inputs": [{"id": i} for i in ids[start:start + ASSOCIATION_BATCH]]}
-                response = self.client.call(endpoint, api.get_page, from_object, target, body)
+                response = self.client.call_json(endpoint, api.get_page, from_object, target, body)
                 for result in response.results or []:
                     source = str(result._from.id)
                     found = [str(t.to_object_id) for t in result.to or []]
@@ -218,7 +218,7 @@ class HubSpotConnector(Connector):
         api = self.client.api("crm.companies.batch_api")
         body = {"inputs": [{"id": i, "properties": {k: ("" if v is None else v) for k, v in updates[i].items()}}
                            for i in ids]}
-        response = self.client.call("POST /crm/v3/objects/companies/batch/update", api.update, body)
+        response = self.client.call_json("POST /crm/v3/objects/companies/batch/update", api.update, body)
         errors: dict[str, str] = {}
         for error in getattr(response, "errors", None) or []:
             context = error.context or {}

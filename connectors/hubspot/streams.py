@@ -97,7 +97,7 @@ def list_pages(client: HubSpotClient, stream: ObjectStream, properties: Sequence
             kwargs["associations"] = list(stream.associations)
         if paginator.after is not None:
             kwargs["after"] = paginator.after
-        page = client.call(endpoint, api.get_page, **kwargs)
+        page = client.call_json(endpoint, api.get_page, **kwargs)
         paginator.advance(page.paging)
         yield list(page.results or [])
 
@@ -168,7 +168,7 @@ class SearchWindows:
         paginator = AfterPaginator(self.endpoint)
         while True:
             body = _search_body(filters, sort, self.properties, offset)
-            page = self.client.call(self.endpoint, self._api.do_search, body, search=True)
+            page = self.client.call_json(self.endpoint, self._api.do_search, body, search=True)
             paginator.advance(page.paging)
             results = list(page.results or [])
             offset += len(results)

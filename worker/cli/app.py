@@ -196,6 +196,35 @@ def bench_pages(
     pages_benchmark(accounts, repeat, console)
 
 
+@bench_app.command("cycle")
+def bench_cycle(
+    crm: Annotated[str, typer.Option(help="Which sandbox CRM: hubspot or salesforce.")] = "hubspot",
+    accounts: Annotated[int, typer.Option(help="Companies in the generated sandbox portal.")] = 10_000,
+    changed: Annotated[float, typer.Option(help="Share of companies changed before the incremental cycle.")] = 0.02,
+    rate_limit: Annotated[int | None, typer.Option(
+        help="Requests per 10 s the sandbox enforces (HubSpot; search then 5/s); default: no limit.")] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL (default: a SQLite file in a temporary folder).")]
+    = None,
+    plain: Annotated[bool, typer.Option(help="Also measure the plain approach side by side.")] = True,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON document.")] = False,
+) -> None:
+    """Whole nightly cycles against a generated portal: API calls against the minimum, time by phase, memory."""
+    from rich.console import Console
+
+    from worker.bench.cycle import BenchOptions, cycle_benchmark
+
+    if crm not in ("hubspot", "salesforce"):
+        raise typer.BadParameter(f"{crm!r}: choose hubspot or salesforce", param_hint="--crm")
+    if not 0 <= changed <= 1:
+        raise typer.BadParameter("a share between 0 and 1", param_hint="--changed")
+    out = Console(stderr=True) if json_output else console
+    figures = cycle_benchmark(BenchOptions(crm, accounts, changed, rate_limit or None, store, plain=plain), out)
+    if json_output:
+        print_json(figures)
+    if not all(check["passed"] for check in figures["targets"]):
+        raise typer.Exit(EXIT_FAILED)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

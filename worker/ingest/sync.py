@@ -8,6 +8,7 @@ page, so a crash mid-pull re-reads rather than skips.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class SyncReport:
     pulled: Counter[str] = field(default_factory=Counter)
     stored: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=lambda: {"pull": 0.0, "store": 0.0})
+    """Wall time waiting for the CRM's pages ("pull") and normalising and storing them ("store")."""
 
 
 def load_watermark(session: Session, connection: str, object_type: str, cursor: str) -> Watermark:
@@ -93,14 +96,27 @@ class Sync:
                               since=None if full else mark.value)
         log.info("sync.start", object=object_type, mode="full" if full else "incremental",
                  since=mark.value.isoformat() if mark.value else None)
-        for page, last in _with_last_flag(self.connector.pull(request)):
+        for page, last in _with_last_flag(self._timed_pages(request)):
+            t0 = time.perf_counter()
             records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
             mark = mark.advance(records)
             checkpoint = (page.ordered or last) and object_type != "owners"
             self._store(object_type, records, mark.capped(started_at) if checkpoint else None, started_at)
             self._progress(object_type, len(records))
+            self.report.seconds["store"] += time.perf_counter() - t0
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
                  quarantined=self.report.quarantined[object_type])
+
+    def _timed_pages(self, request: PullRequest) -> Iterator[Page]:
+        """The connector's pages, adding the time spent waiting for each to the pull figure."""
+        pages = iter(self.connector.pull(request))
+        while True:
+            t0 = time.perf_counter()
+            page = next(pages, None)
+            self.report.seconds["pull"] += time.perf_counter() - t0
+            if page is None:
+                return
+            yield page
 
     def _progress(self, object_type: str, count: int) -> None:
         before = self.report.pulled[object_type]

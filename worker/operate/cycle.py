@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +66,7 @@ class CycleSummary:
     tasks_unassigned: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     api_calls_total: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
     drift: dict[str, Any] | None = None
     refine: dict[str, Any] | None = None
 
@@ -126,13 +128,15 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
     with bind_run(phase="sync"):
         report = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id).run(started)
     summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
+    for phase, seconds in report.seconds.items():
+        _add_time(summary, phase, seconds)
     with bind_run(phase="vocabulary"):
         refresh_vocabulary(ctx.engine, ctx.name, connector, ctx.mapping, started)
     tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id)
     version: VersionInfo | None = None
     versions = ctx.versions.list()
     try:
-        with bind_run(phase="tasks"):
+        with bind_run(phase="tasks"), _timed(summary, "tasks"):
             ensure_leadership_tasks(tasks, versions, started)
         version = ctx.versions.in_force()
         if version is not None:
@@ -146,6 +150,20 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
     if version is None:
         summary.message = _no_version_message([v for v in versions if v.status == "proposed"])
         log.warning("cycle.no_approved_version")
+
+
+def _add_time(summary: CycleSummary, phase: str, seconds: float) -> None:
+    summary.phases[phase] = round(summary.phases.get(phase, 0.0) + seconds, 3)
+
+
+@contextmanager
+def _timed(summary: CycleSummary, phase: str) -> Iterator[None]:
+    """Add the block's wall time to ``summary.phases[phase]`` (for ``icp bench cycle``)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        _add_time(summary, phase, time.perf_counter() - t0)
 
 
 def _no_version_message(proposed: list[VersionInfo]) -> str:
@@ -164,16 +182,16 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
     owned = ctx.mapping.owned
     assert owned is not None
     summary.version = version.label
-    with bind_run(phase="score", version=version.label):
+    with bind_run(phase="score", version=version.label), _timed(summary, "score"):
         labels = load_field_labels(ctx.engine, ctx.name, ctx.mapping, ctx.config.currency)
         scoring = score_store(ctx.engine, ctx.name, version, started, labels)
         log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
     summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
     summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])
-    with bind_run(phase="tasks"):
+    with bind_run(phase="tasks"), _timed(summary, "tasks"):
         same_version = [c for c in scoring.tier_changes if c.old_version == version.version]
         tasks.tier_changes(same_version, version.scorecard.tiers, version, started)
-    with bind_run(phase="write"):
+    with bind_run(phase="write"), _timed(summary, "write-back"):
         native = ctx.mapping.native_tier if ctx.config.writeback.mirror_native_tier else None
         writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,
                            native)

@@ -1,0 +1,103 @@
+"""The least API calls a cycle's work needs, endpoint by endpoint, and the floor a rate limit imposes.
+
+The minimum counts what the work itself needs, from the sandbox's ground truth, not from what the
+worker did:
+
+- a full pull reads every record through the list endpoint (HubSpot 100 a page; Salesforce query
+  pages of 2,000); an incremental one needs one search per object to detect change, plus a page per
+  200 (HubSpot) or 2,000 (Salesforce) records modified since the previous cycle started (the
+  worker's own write-back included: its records' modification stamps moved, and only reading them
+  shows that nothing else did);
+- HubSpot association reads: one per 1,000 modified deals or notes and target;
+- writes: one batch per 100 (HubSpot) or collection per 200 (Salesforce) records that needed a write;
+  review tasks likewise through the batch endpoints;
+- owners: one page per 100 (HubSpot) or 2,000 (Salesforce); every other endpoint the cycle used
+  (properties, pipelines, account details, describe, task look-ups, a login): one call each.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+HUBSPOT_OBJECTS = {"companies": "accounts", "deals": "deals", "notes": "notes"}
+_ASSOCIATION = re.compile(r"^POST /crm/v4/associations/(\w+)/(\w+)/batch/read$")
+
+
+def _pages(records: int, size: int) -> int:
+    return math.ceil(records / size) if records > 0 else 0
+
+
+def minimum_calls(info: dict[str, Any], calls: dict[str, int], summary: dict[str, Any],
+                  modified: dict[str, int] | None) -> dict[str, int]:
+    """The minimum calls per endpoint for the cycle's work (``modified``: records changed since the
+    previous cycle started, None for a first cycle)."""
+    if info["crm"] == "hubspot":
+        return _hubspot(info, calls, summary, modified)
+    return _salesforce(info, calls, summary, modified)
+
+
+def _hubspot(info: dict[str, Any], calls: dict[str, int], summary: dict[str, Any],
+             modified: dict[str, int] | None) -> dict[str, int]:
+    least: dict[str, int] = {}
+    writes = summary["written"] + summary["write_failures"]
+    for endpoint in calls:
+        least[endpoint] = 1
+        association = _ASSOCIATION.match(endpoint)
+        if association:
+            source = HUBSPOT_OBJECTS.get(association.group(1), association.group(1))
+            least[endpoint] = _pages((modified or {}).get(source, 0), 1000)
+        elif endpoint == "GET /crm/v3/owners/":
+            least[endpoint] = max(1, _pages(info["owners"], 100))
+        elif endpoint == "POST /crm/v3/objects/companies/batch/update":
+            least[endpoint] = _pages(writes, 100)
+        elif endpoint in ("POST /crm/v3/objects/tasks", "POST /crm/v3/objects/tasks/batch/create"):
+            least[endpoint] = 0
+    for hubspot_object, object_type in HUBSPOT_OBJECTS.items():
+        listed = f"GET /crm/v3/objects/{hubspot_object}"
+        searched = f"POST /crm/v3/objects/{hubspot_object}/search"
+        if modified is None or listed in calls:
+            least[listed] = max(1, _pages(info[object_type], 100))
+        else:
+            least[searched] = max(1, _pages(modified.get(object_type, 0), 200))
+    tasks = summary["tasks_created"]
+    if tasks:
+        batch = "POST /crm/v3/objects/tasks/batch/create"
+        least[batch if batch in calls else "POST /crm/v3/objects/tasks"] = _pages(tasks, 100)
+    return least
+
+
+def salesforce_endpoint(endpoint: str) -> str:
+    """Query pages (first and following, query and queryAll) counted as one endpoint."""
+    method, _, path = endpoint.partition(" ")
+    return "GET query (all pages)" if method == "GET" and path.split("/")[0] in ("query", "queryAll") else endpoint
+
+
+def _salesforce(info: dict[str, Any], calls: dict[str, int], summary: dict[str, Any],
+                modified: dict[str, int] | None) -> dict[str, int]:
+    least = {salesforce_endpoint(e): 1 for e in calls}
+    objects = ("accounts", "deals", "notes")
+    if modified is None:
+        pages = sum(max(1, _pages(info[o], 2000)) for o in objects)
+    else:
+        pages = sum(max(1, _pages(modified.get(o, 0), 2000)) for o in objects)
+    least["GET query (all pages)"] = pages + max(1, _pages(info["owners"], 2000))
+    writes = summary["written"] + summary["write_failures"]
+    if "PATCH composite/sobjects" in least:
+        least["PATCH composite/sobjects"] = _pages(writes, 200)
+    tasks = summary["tasks_created"]
+    for endpoint in ("POST composite/sobjects", "POST sobjects/Task"):
+        if endpoint in least:
+            least[endpoint] = 0
+    if tasks:
+        least["POST composite/sobjects"] = _pages(tasks, 200)
+    return least
+
+
+def floor_seconds(calls: int, searches: int, per_10s: int, search_per_second: int) -> float:
+    """The least wall time a rolling limit allows: the first window's calls go at once, then ``per_10s``
+    every 10 s (searches, exempt from that window, at ``search_per_second``)."""
+    burst = max(0, calls - per_10s) / per_10s * 10.0
+    search = max(0, searches - search_per_second) / search_per_second
+    return max(burst, search)
