@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from connectors.errors import SkippableError
 
 ObjectType = Literal["accounts", "deals", "owners", "notes"]
 
@@ -125,6 +127,25 @@ class TaskRequest:
 
 
 @dataclass(frozen=True)
+class TaskOutcome:
+    """What :meth:`Connector.ensure_tasks` did: per review key, the CRM task id, or why it failed."""
+
+    ids: Mapping[str, str]
+    failed: Mapping[str, str] = field(default_factory=dict)
+    found: frozenset[str] = frozenset()
+    """The keys whose task already existed in the CRM (created by an earlier, interrupted attempt)."""
+
+
+@dataclass(frozen=True)
+class TaskCompletion:
+    """Close a review task: its CRM id, its review key and the body it ends with (the outcome written in)."""
+
+    task_id: str
+    key: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One result of an access check: what was checked, how it went, and exactly what to do about it."""
 
@@ -196,6 +217,30 @@ class Connector(ABC):
     @abstractmethod
     def create_task(self, task: TaskRequest) -> str:
         """Create a review task and return its CRM id."""
+
+    def ensure_tasks(self, tasks: Sequence[TaskRequest], look_up: Collection[str] = ()) -> TaskOutcome:
+        """Create each task unless the CRM already holds one with its key; a retry never duplicates.
+
+        ``look_up`` names the keys an earlier attempt may already have created (its outcome is unknown):
+        those are looked up in the CRM first. Connectors with batch endpoints override this.
+        """
+        ids: dict[str, str] = {}
+        found: set[str] = set()
+        failed: dict[str, str] = {}
+        for task in tasks:
+            existing = self.find_task(task.key) if task.key in look_up else None
+            try:
+                ids[task.key] = existing or self.create_task(task)
+            except SkippableError as exc:
+                failed[task.key] = str(exc)
+                continue
+            if existing:
+                found.add(task.key)
+        return TaskOutcome(ids, failed, frozenset(found))
+
+    def complete_tasks(self, completions: Sequence[TaskCompletion]) -> WriteOutcome:
+        """Mark tasks completed with their final body; idempotent. Connectors without it fail each one."""
+        return WriteOutcome((), {c.task_id: f"the {self.name} connector cannot complete tasks" for c in completions})
 
     @abstractmethod
     def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:

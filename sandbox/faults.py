@@ -21,6 +21,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     remaining: int = 1
     delay: float = 0.0
+    after: bool = False
+    """True: the CRM carries the call out first, then answers with the fault (a 502 after the create)."""
 
 
 class FaultInjector:
@@ -38,15 +40,18 @@ class FaultInjector:
         headers: dict[str, str] | None = None,
         times: int = 1,
         delay: float = 0.0,
+        after: bool = False,
     ) -> Fault:
         """Answer the next `times` calls to `route` with `status` (and `body`/`headers`).
 
         Without a body the server's standard error body for that status is used. `delay` seconds
-        are waited before answering, which lets tests exercise client timeouts.
+        are waited before answering, which lets tests exercise client timeouts. With `after` the call is
+        carried out first (the record is created or changed) and only the answer is replaced: the
+        failure after the CRM acted, whose outcome a client cannot know.
         """
         if times < 1:
             raise ValueError("times must be >= 1")
-        fault = Fault(route, status, body, dict(headers or {}), times, delay)
+        fault = Fault(route, status, body, dict(headers or {}), times, delay, after)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -25,7 +25,7 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.clock import Clock
-from sandbox.faults import FaultInjector
+from sandbox.faults import Fault, FaultInjector
 from sandbox.ratelimit import RateLimiter, RateState
 
 __all__ = ["Request", "Response", "Route", "Handler", "SandboxServer"]
@@ -211,10 +211,8 @@ class SandboxServer:
         if refused is not None:
             return refused
         fault = self.faults.take(route.name)
-        if fault is not None:
-            time.sleep(fault.delay)
-            body = fault.body if fault.body is not None else self.error_response(fault.status).body
-            return Response(fault.status, body, dict(fault.headers))
+        if fault is not None and not fault.after:
+            return self._faulted(fault)
         breach = None if public else self.limiter.check(route.kind == "search")
         if breach is not None:
             return self.rate_limited_response(breach)
@@ -224,8 +222,15 @@ class SandboxServer:
             return self.error_response(400, "Invalid input JSON on line 1")
         request = Request(method.upper(), path, query, headers, body, params, route.name, raw_body)
         response = self._call(route, request)
+        if fault is not None:
+            return self._faulted(fault)
         self.decorate(route, response, self.limiter.state())
         return response
+
+    def _faulted(self, fault: Fault) -> Response:
+        time.sleep(fault.delay)
+        body = fault.body if fault.body is not None else self.error_response(fault.status).body
+        return Response(fault.status, body, dict(fault.headers))
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for entry in self._routes:

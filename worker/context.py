@@ -67,7 +67,11 @@ class Context:
         This is where CRM side effects of a proposal or a decision (review tasks to create or complete)
         are queued, so that a transition and the work it implies are committed together.
         """
-        return []
+        from worker.govern.leadership import LeadershipTasks, leadership_recorder
+
+        config = LeadershipTasks(self.name, self.config.review, self.policy,
+                                 lambda version: self.settings.proposal_url(self.name, version))
+        return [leadership_recorder(config)]
 
     def connector(self) -> Connector:
         """A connector for this connection, with credentials from the environment or a secrets file."""

@@ -109,8 +109,12 @@ class HubSpotClient:
         return self._apis[path]
 
     def call(self, endpoint: str, fn: Callable[..., T], *args: Any, search: bool = False,
-             record_id: str | None = None, **kwargs: Any) -> T:
-        """Call an SDK method with pacing, a timeout, retries and typed errors."""
+             record_id: str | None = None, retry: bool = True, **kwargs: Any) -> T:
+        """Call an SDK method with pacing, a timeout, retries and typed errors.
+
+        ``retry=False`` makes one attempt only: for calls that are not idempotent (creating tasks),
+        whose caller looks the records up before sending again.
+        """
         def attempt() -> T:
             (self._search if search else self._burst).acquire()
             self.calls[endpoint] += 1
@@ -121,7 +125,7 @@ class HubSpotClient:
                 if failure is None:
                     raise
                 raise classify(failure) from None
-        return self._retrier.run(attempt)
+        return self._retrier.run(attempt) if retry else attempt()
 
     def call_json(self, endpoint: str, fn: Callable[..., Any], *args: Any, search: bool = False,
                   record_id: str | None = None, **kwargs: Any) -> JsonView:

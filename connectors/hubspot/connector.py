@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,19 +19,21 @@ from connectors.base import (
     PortalDetails,
     PullRequest,
     RawRecord,
+    TaskCompletion,
+    TaskOutcome,
     TaskRequest,
     WriteOutcome,
 )
-from connectors.errors import RetriableError
+from connectors.errors import FatalError, RetriableError
 from connectors.http import RetryPolicy
 from connectors.hubspot.access import HubSpotAccess
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.streams import SEARCH_CAP, STREAMS, SearchWindows, list_pages, parse_time
+from connectors.hubspot.tasks import HubSpotTasks
 from connectors.hubspot.vocabulary import field_definitions, portal_details
 
 BATCH_SIZE = 100
 ASSOCIATION_BATCH = 1000
-TASK_TO_COMPANY = 192
 PROPERTY_GROUP = "icp_fit"
 _FIELD_TYPES = {"number": ("number", "number"), "string": ("string", "text"),
                 "text": ("string", "textarea"), "datetime": ("datetime", "date")}
@@ -64,6 +66,7 @@ class HubSpotConnector(Connector):
         self.client = HubSpotClient(settings.access_token, settings.base_url, settings.timeout,
                                     settings.per_10s, settings.search_per_second, settings.retry, on_retry)
         self._stages: dict[tuple[str, str], str] | None = None
+        self._tasks = HubSpotTasks(self.client, settings.retry)
 
     @property
     def calls(self) -> Counter[str]:  # type: ignore[override]
@@ -233,33 +236,23 @@ class HubSpotConnector(Connector):
 
     def find_task(self, key: str) -> str | None:
         """A task whose body carries the review key (the key is one alphanumeric search token)."""
-        api = self.client.api("crm.objects.tasks.search_api")
-        body = {"filterGroups": [{"filters": [{"propertyName": "hs_task_body", "operator": "CONTAINS_TOKEN",
-                                               "value": key}]}],
-                "properties": ["hs_task_subject"], "limit": 1, "after": "0", "sorts": []}
-        response = self.client.call("POST /crm/v3/objects/tasks/search", api.do_search, body, search=True)
-        results = response.results or []
-        return str(results[0].id) if results else None
+        return self._tasks.find([key]).get(key)
 
     def create_task(self, task: TaskRequest) -> str:
-        """Create a task for the owner, associated with the company when one is given."""
-        properties = {
-            "hs_task_subject": task.subject[:250],
-            "hs_task_body": f"{task.body}\n\nReview key: {task.key}",
-            "hs_timestamp": task.due.isoformat().replace("+00:00", "Z"),
-            "hs_task_status": "NOT_STARTED",
-            "hs_task_priority": task.priority,
-            "hs_task_type": "TODO",
-        }
-        if task.owner_id:
-            properties["hubspot_owner_id"] = task.owner_id
-        body: dict[str, Any] = {"properties": properties, "associations": []}
-        if task.account_id:
-            body["associations"] = [{"to": {"id": task.account_id}, "types": [
-                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_COMPANY}]}]
-        api = self.client.api("crm.objects.tasks.basic_api")
-        created = self.client.call("POST /crm/v3/objects/tasks", api.create, body)
-        return str(created.id)
+        """Create one task (never twice: see :meth:`ensure_tasks`)."""
+        outcome = self._tasks.ensure([task], ())
+        if task.key not in outcome.ids:
+            raise FatalError(f"HubSpot refused the task {task.key}: {outcome.failed.get(task.key, 'no reason given')}")
+        return outcome.ids[task.key]
+
+    def ensure_tasks(self, tasks: Sequence[TaskRequest], look_up: Collection[str] = ()) -> TaskOutcome:
+        """Batch create (100 a call, associated with their companies); a failed call is retried only after
+        looking its keys up, so a task is never created twice."""
+        return self._tasks.ensure(tasks, look_up)
+
+    def complete_tasks(self, completions: Sequence[TaskCompletion]) -> WriteOutcome:
+        """Batch update: ``hs_task_status=COMPLETED`` and the body with the outcome, 100 a call."""
+        return self._tasks.complete(completions)
 
     def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
         """One company's current properties."""

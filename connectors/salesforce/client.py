@@ -99,13 +99,19 @@ class SalesforceClient:
                 f"Salesforce daily API allocation: {usage.used:,} of {usage.total:,} used, {usage.remaining:,} left, "
                 f"under the reserve of {self.settings.daily_reserve:,}")
 
-    def call(self, endpoint: str, fn: Callable[[Salesforce], T], record_id: str | None = None) -> T:
-        """Run ``fn(sf)`` with the quota guard, retries, a single re-login and typed errors."""
+    def call(self, endpoint: str, fn: Callable[[Salesforce], T], record_id: str | None = None,
+             retry: bool = True) -> T:
+        """Run ``fn(sf)`` with the quota guard, retries, a single re-login and typed errors.
+
+        ``retry=False`` makes one attempt only (besides a re-login), for calls that are not idempotent.
+        """
         relogged = False
         while True:
             self.check_reserve()
             sf = self.sf()
             try:
+                if not retry:
+                    return self._attempt(endpoint, fn, sf, record_id)
                 return self._retrier.run(lambda: self._attempt(endpoint, fn, sf, record_id))
             except _SessionExpired:
                 if relogged or not self.settings.credentials.can_login:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from simple_salesforce.format import format_external_id, format_soql
+from simple_salesforce.format import format_soql
 
 from connectors.base import (
     AccessReport,
@@ -21,6 +21,8 @@ from connectors.base import (
     PortalDetails,
     PullRequest,
     RawRecord,
+    TaskCompletion,
+    TaskOutcome,
     TaskRequest,
     WriteOutcome,
 )
@@ -39,6 +41,7 @@ from connectors.salesforce.streams import (
     window_soql,
     windows,
 )
+from connectors.salesforce.tasks import SalesforceTasks
 from connectors.salesforce.vocabulary import field_definitions, portal_details
 from connectors.salesforce.writes import AccountWriter
 
@@ -64,6 +67,8 @@ class SalesforceConnector(Connector):
                                      lambda jobs, sent, failed: self._event(
                                          "salesforce.bulk_job", {"jobs": jobs, "records": sent, "failed": failed}))
         self._task_defaults: dict[str, str] | None = None
+        self._tasks = SalesforceTasks(self.client, self.schema, settings.review_key_field, settings.retry,
+                                      self._rows, self._defaults)
 
     @property
     def calls(self) -> Counter[str]:  # type: ignore[override]
@@ -175,47 +180,41 @@ class SalesforceConnector(Connector):
 
     def find_task(self, key: str) -> str | None:
         """The Task carrying this review key, if any."""
-        soql = format_soql(f"SELECT Id FROM Task WHERE {self.settings.review_key_field} = {{key}} LIMIT 1", key=key)
-        result = self.client.call("GET query", lambda sf: sf.query(soql))
-        records = result.get("records") or []
-        return str(records[0]["Id"]) if records else None
+        return self._tasks.find([key]).get(key)
 
     def create_task(self, task: TaskRequest) -> str:
-        """Create (upsert on the review key) a Task with the org's default status and a matching priority."""
-        defaults = self._defaults()
-        body: dict[str, Any] = {"Subject": task.subject[:255], "Description": task.body[:32000],
-                                "ActivityDate": task.due.astimezone(UTC).date().isoformat(),
-                                "Status": defaults["status"], "Priority": defaults[task.priority]}
-        if task.owner_id:
-            body["OwnerId"] = task.owner_id
-        if task.account_id:
-            body["WhatId"] = task.account_id
-        field = self.settings.review_key_field
-        if self.schema.fields("Task").get(field, {}).get("externalIdField"):
-            path = f"sobjects/Task/{format_external_id(field, task.key)}"
-            result = self.client.call("PATCH sobjects/Task/{field}/{value}",
-                                      lambda sf: sf.restful(path, method="PATCH", json=body))
-        else:
-            result = self.client.call("POST sobjects/Task", lambda sf: sf.restful(
-                "sobjects/Task", method="POST", json={**body, field: task.key}))
-        task_id = (result or {}).get("id") or self.find_task(task.key)
-        if not task_id:
-            raise FatalError(f"Salesforce created no Task for review key {task.key}")
-        return str(task_id)
+        """Create one Task (upserted on the review key when it is an External ID; never twice)."""
+        outcome = self._tasks.ensure([task], ())
+        if task.key not in outcome.ids:
+            raise FatalError(f"Salesforce created no Task for review key {task.key}: "
+                             f"{outcome.failed.get(task.key, 'no reason given')}")
+        return outcome.ids[task.key]
+
+    def ensure_tasks(self, tasks: Sequence[TaskRequest], look_up: Collection[str] = ()) -> TaskOutcome:
+        """sObject Collections of 200, upserted on the review key (see :mod:`connectors.salesforce.tasks`)."""
+        return self._tasks.ensure(tasks, look_up)
+
+    def complete_tasks(self, completions: Sequence[TaskCompletion]) -> WriteOutcome:
+        """The org's closed Task status and the final description, 200 a call."""
+        return self._tasks.complete(completions, self._defaults()["closed"])
 
     def _defaults(self) -> dict[str, str]:
-        """The org's default Task status, and priorities for HIGH / MEDIUM / LOW from TaskPriority."""
+        """The org's default and closed Task statuses, and priorities for HIGH / MEDIUM / LOW from TaskPriority."""
         if self._task_defaults is None:
-            statuses = self._rows("SELECT MasterLabel FROM TaskStatus WHERE IsDefault = true")
+            statuses = self._rows("SELECT MasterLabel, IsDefault, IsClosed, SortOrder FROM TaskStatus "
+                                  "ORDER BY SortOrder")
             priorities = self._rows("SELECT MasterLabel, IsDefault, IsHighPriority, SortOrder FROM TaskPriority "
                                     "ORDER BY SortOrder")
-            if not statuses or not priorities:
-                raise FatalError("the org has no default Task status or no Task priorities")
+            opening = next((s for s in statuses if s.get("IsDefault")), None)
+            closed = next((s for s in statuses if s.get("IsClosed")), None)
+            if opening is None or closed is None or not priorities:
+                raise FatalError("the org has no default Task status, no closed Task status or no Task priorities")
             default = next((p for p in priorities if p.get("IsDefault")), priorities[0])
             high = next((p for p in priorities if p.get("IsHighPriority")), default)
             low = priorities[-1] if priorities[-1] is not high else default
-            self._task_defaults = {"status": str(statuses[0]["MasterLabel"]), "HIGH": str(high["MasterLabel"]),
-                                   "MEDIUM": str(default["MasterLabel"]), "LOW": str(low["MasterLabel"])}
+            self._task_defaults = {"status": str(opening["MasterLabel"]), "closed": str(closed["MasterLabel"]),
+                                   "HIGH": str(high["MasterLabel"]), "MEDIUM": str(default["MasterLabel"]),
+                                   "LOW": str(low["MasterLabel"])}
         return self._task_defaults
 
     def _rows(self, soql: str) -> list[dict[str, Any]]:

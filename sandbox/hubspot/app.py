@@ -61,6 +61,9 @@ class HubSpotSandbox(SandboxServer):
                 self.route("PATCH", f"{base}/{{id}}", ep.patch)
             else:
                 self.route("POST", base, ep.create)
+            if t == "tasks":
+                self.route("POST", f"{base}/batch/create", ep.batch_create)
+                self.route("POST", f"{base}/batch/update", ep.batch_update)
             self.route("GET", f"{base}/{{id}}", ep.get)
             props = f"/crm/v3/properties/{t}"
             self.route("GET", f"{props}/groups", meta.list_groups(t))

@@ -189,21 +189,51 @@ class ObjectEndpoints:
     def create(self, req: Request) -> Response:
         """POST /crm/v3/objects/{type}: 201 with the new record."""
         body = req.body or {}
-        props = body.get("properties") or {}
-        if self.object_type in ("tasks", "notes") and not props.get("hs_timestamp"):
-            return errors.error(400, 'Property values were not valid: "hs_timestamp" is required')
         try:
-            values = self.portal.validate(self.object_type, props)
-            links = self._links(body.get("associations") or [])
+            values, links = self._planned(body)
         except ValidationFailed as exc:
             return errors.validation_failed(exc.errors)
         except ValueError as exc:
             return errors.error(400, str(exc))
-        if self.object_type == "tasks":
-            values.setdefault("hs_task_status", "NOT_STARTED")
         row = self.portal.create(self.object_type, values, links)
         names = self.portal.property_names(self.object_type, list(values))
         return Response(201, self._with_associations(row, names, [t for t, _ in links]))
+
+    def batch_create(self, req: Request) -> Response:
+        """POST /crm/v3/objects/{type}/batch/create: up to 100 records with their associations, all or none.
+
+        HubSpot answers 201 with ``{status, results, startedAt, completedAt}`` (BatchResponseSimplePublicObject;
+        developers.hubspot.com/docs/api-reference/latest/crm/activities/tasks/batch/create-tasks); an invalid
+        input refuses the whole batch with 400 VALIDATION_ERROR.
+        """
+        started = _iso_now(self.portal)
+        inputs = (req.body or {}).get("inputs") or []
+        if not inputs or len(inputs) > MAX_BATCH:
+            return errors.error(400, f"Batch input limit: 1 to {MAX_BATCH} inputs, got {len(inputs)}")
+        try:
+            planned = [self._planned(item or {}) for item in inputs]
+        except ValidationFailed as exc:
+            return errors.validation_failed(exc.errors)
+        except ValueError as exc:
+            return errors.error(400, str(exc))
+        results = []
+        for values, links in planned:
+            row = self.portal.create(self.object_type, values, links)
+            results.append(self.portal.record(self.object_type, row,
+                                              self.portal.property_names(self.object_type, list(values))))
+        return Response(201, {"status": "COMPLETE", "results": results, "startedAt": started,
+                              "completedAt": _iso_now(self.portal)})
+
+    def _planned(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+        """Validated values and association targets of one record to create (ValidationFailed / ValueError)."""
+        props = body.get("properties") or {}
+        if self.object_type in ("tasks", "notes") and not props.get("hs_timestamp"):
+            raise ValueError('Property values were not valid: "hs_timestamp" is required')
+        values = self.portal.validate(self.object_type, props)
+        links = self._links(body.get("associations") or [])
+        if self.object_type == "tasks":
+            values.setdefault("hs_task_status", "NOT_STARTED")
+        return values, links
 
     def _links(self, associations: list[dict[str, Any]]) -> list[tuple[str, int]]:
         links: list[tuple[str, int]] = []

@@ -64,7 +64,7 @@ class SalesforceSandbox(SandboxServer):
 
     def _register(self) -> None:
         login = LoginEndpoints(self.credentials, self.sessions, lambda: self.url, self.org.org_id, self.org.user_id)
-        collections = self.collections = CollectionEndpoints(self.org, self.write_faults)
+        collections = self.collections = CollectionEndpoints(self.org, self.write_faults, self.rest.create)
         self.route("POST", "/services/oauth2/token", login.token, public=True)
         self.route("POST", "/services/Soap/u/{version}", login.soap_login, public=True)
         self.route("GET", "/services/oauth2/userinfo", login.userinfo)
@@ -73,6 +73,8 @@ class SalesforceSandbox(SandboxServer):
             self.route("GET", f"{DATA}/{name}", self.rest.query(deleted))
             self.route("GET", f"{DATA}/{name}/{{locator}}", self.rest.query_more(deleted))
         self.route("PATCH", f"{DATA}/composite/sobjects", collections.update)
+        self.route("POST", f"{DATA}/composite/sobjects", collections.create)
+        self.route("PATCH", f"{DATA}/composite/sobjects/{{sobject}}/{{field}}", collections.upsert)
         self.route("POST", f"{DATA}/tooling/sobjects/CustomField", self.setup.create_custom_field)
         jobs = f"{DATA}/jobs/ingest"
         self.route("POST", jobs, self.bulk.create)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.salesforce.org import Org, RecordError
+from sandbox.salesforce.org import Org, RecordError, SObjectTable
 from sandbox.salesforce.rest import sf_error
 from sandbox.server import Request, Response
 
@@ -66,9 +67,80 @@ def _failed(error: RecordError, record_id: str | None = None) -> dict[str, Any]:
 class CollectionEndpoints:
     """``PATCH composite/sobjects``: up to 200 updates, per-record results in request order."""
 
-    def __init__(self, org: Org, faults: WriteFaults) -> None:
+    def __init__(self, org: Org, faults: WriteFaults,
+                 insert: Callable[[SObjectTable, dict[str, Any]], str] | None = None) -> None:
         self.org, self.faults = org, faults
         self.sizes: list[int] = []
+        self._insert = insert
+
+    def _records(self, request: Request) -> list[Any] | Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        records = body.get("records")
+        if not isinstance(records, list) or not records:
+            return sf_error(400, "INVALID_FIELD", "records: a non-empty list is required")
+        self.sizes.append(len(records))
+        if len(records) > MAX_COLLECTION:
+            return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than "
+                                                      f"{MAX_COLLECTION} records into this call")
+        return records
+
+    def create(self, request: Request) -> Response:
+        """``POST composite/sobjects``: create up to 200 records; ``[{id, success, errors}]`` in request order
+        ("Create Records Using sObject Collections", Salesforce REST API Developer Guide)."""
+        records = self._records(request)
+        if isinstance(records, Response):
+            return records
+        results = []
+        for record in records:
+            table = self._table_of(record)
+            if table is None:
+                results.append(_failed(RecordError("INVALID_TYPE", "attributes.type is required")))
+                continue
+            try:
+                results.append(_ok(self._create(table, record)))
+            except RecordError as exc:
+                results.append(_failed(exc))
+        return Response(200, results)
+
+    def upsert(self, request: Request) -> Response:
+        """``PATCH composite/sobjects/{SObject}/{ExternalIdField}``: up to 200 upserts on an external id;
+        ``[{id, success, errors, created}]`` in request order ("Upsert Records Using sObject Collections",
+        developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_upsert.htm).
+        """
+        table = self.org.table(request.params["sobject"])
+        definition = None if table is None else table.field_named(request.params["field"])
+        if table is None or definition is None or not definition.external_id:
+            return sf_error(404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "
+                                              f"{request.params['field']}")
+        records = self._records(request)
+        if isinstance(records, Response):
+            return records
+        results = []
+        for record in records:
+            key = record.get(definition.name) if isinstance(record, dict) else None
+            if not key:
+                results.append(_failed(RecordError("REQUIRED_FIELD_MISSING", f"{definition.name} is required",
+                                                   [definition.name])))
+                continue
+            matches = [r for r in table.records.values() if not r.get("IsDeleted") and r.get(definition.name) == key]
+            try:
+                if matches:
+                    self.org.apply(table, matches[0]["Id"], record)
+                    results.append({**_ok(matches[0]["Id"]), "created": False})
+                else:
+                    results.append({**_ok(self._create(table, record)), "created": True})
+            except RecordError as exc:
+                results.append(_failed(exc))
+        return Response(200, results)
+
+    def _table_of(self, record: Any) -> SObjectTable | None:
+        sobject = (record.get("attributes") or {}).get("type") if isinstance(record, dict) else None
+        return self.org.table(str(sobject)) if sobject else None
+
+    def _create(self, table: SObjectTable, record: dict[str, Any]) -> str:
+        if self._insert is None:
+            raise RecordError("INVALID_OPERATION", "creating records is not available")
+        return self._insert(table, {k: v for k, v in record.items() if k != "attributes"})
 
     def update(self, request: Request) -> Response:
         """Update a collection; with ``allOrNone`` a single failure rolls every record back."""

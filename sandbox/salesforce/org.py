@@ -79,15 +79,19 @@ class FieldDef:
     def describe(self) -> dict[str, Any]:
         """The field's entry in an sObject describe.
 
-        Key names follow Salesforce's DescribeSObjectResult Field; ``picklistValues`` entries are
-        PicklistEntry ``{active, defaultValue, label, validFor, value}`` (``label`` is what users see,
-        ``value`` the API name stored on records).
+        Key names follow Salesforce's DescribeSObjectResult Field (the Apex DescribeFieldResult's
+        ``isExternalId()`` is the REST describe's ``externalId``, next to ``idLookup``, ``caseSensitive``
+        and ``unique``: developer.salesforce.com/docs/platform/apex-ref/references/apex-ref/
+        apex-methods-system-fields-describe.html, and the SOAP API's "DescribeSObjectResult" Field
+        properties); ``picklistValues`` entries are PicklistEntry ``{active, defaultValue, label, validFor,
+        value}`` (``label`` is what users see, ``value`` the API name stored on records).
         """
         updateable = self.writable and self.editable_by_user
         return {
             "name": self.name, "label": self.label or self.name, "type": self.type, "custom": self.custom,
             "updateable": updateable, "createable": updateable, "nillable": self.nillable,
-            "externalIdField": self.external_id, "unique": self.unique, "length": self.length,
+            "externalId": self.external_id, "idLookup": self.external_id or self.name == "Id",
+            "caseSensitive": False, "unique": self.unique, "length": self.length,
             "picklistValues": [{"active": True, "defaultValue": False, "label": label, "validFor": None, "value": v}
                                for v, label in zip(self.picklist, self.picklist_labels or self.picklist,
                                                    strict=True)],

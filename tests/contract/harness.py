@@ -38,6 +38,12 @@ class CrmHarness(Protocol):
     def stamp_accounts(self, ids: list[str], at: datetime) -> None: ...
     def write_calls(self) -> int: ...
     def account_values(self, account_id: str) -> dict[str, Any]: ...
+    def owner_ids(self) -> list[str]: ...
+    def edit_values(self, account_id: str, values: dict[str, Any], at: datetime) -> None: ...
+    def tasks(self) -> list[dict[str, Any]]: ...
+    def task_create_route(self) -> str: ...
+    def task_calls(self) -> int: ...
+    def impatient_connector(self, read_timeout: float) -> Connector: ...
 
 
 @dataclass
@@ -72,6 +78,39 @@ class HubSpotHarness:
         row = store.row_of(account_id)
         names = list(self.server.portal.registries["companies"].properties)
         return {n: store.read(row, n) for n in names}
+
+    def edit_values(self, account_id: str, values: dict[str, Any], at: datetime) -> None:
+        """Set properties of a company as a person would (None clears one)."""
+        self.server.update_company(account_id, {k: "" if v is None else v for k, v in values.items()}, modified_at=at)
+
+    def owner_ids(self) -> list[str]:
+        return sorted(str(o) for o in self.server.portal.owner_ids)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task: its review key, status, owner, company and body."""
+        store, found = self.server.tasks, []
+        for task_id in store.ids():
+            body = store.value(task_id, "hs_task_body") or ""
+            companies = self.server.associated_ids("tasks", task_id, "companies")
+            found.append({"id": task_id, "key": body.rsplit("Review key: ", 1)[-1].strip(), "body": body,
+                          "subject": store.value(task_id, "hs_task_subject"),
+                          "done": store.value(task_id, "hs_task_status") == "COMPLETED",
+                          "owner": store.value(task_id, "hubspot_owner_id"),
+                          "account": companies[0] if companies else None})
+        return found
+
+    def task_create_route(self) -> str:
+        return "POST /crm/v3/objects/tasks/batch/create"
+
+    def impatient_connector(self, read_timeout: float) -> HubSpotConnector:
+        """Another connector to this portal that gives up waiting for an answer after ``read_timeout`` seconds."""
+        return HubSpotConnector(HubSpotSettings(access_token="t0ken-sandbox", base_url=self.server.url,
+                                                timeout=(2.0, read_timeout),
+                                                retry=RetryPolicy(base_delay=0.01, max_delay=0.05)))
+
+    def task_calls(self) -> int:
+        return int(sum(n for route, n in self.server.calls.items() if route.startswith("POST /crm/v3/objects/tasks")
+                       and not route.endswith("/search")))
 
 
 @contextmanager
@@ -120,6 +159,34 @@ class SalesforceHarness:
 
     def account_values(self, account_id: str) -> dict[str, Any]:
         return self.server.values("Account", account_id)
+
+    def edit_values(self, account_id: str, values: dict[str, Any], at: datetime) -> None:
+        """Set fields of an Account as a person would (None clears one)."""
+        self.server.update_record("Account", account_id, values, modified_at=at)
+
+    def owner_ids(self) -> list[str]:
+        return [i for i in self.server.ids("User") if self.server.values("User", i).get("IsActive")]
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every Task: its review key, status, owner, account and description."""
+        found = []
+        for task_id in self.server.ids("Task"):
+            values = self.server.values("Task", task_id)
+            found.append({"id": task_id, "key": values.get("ICP_Review_Key__c"), "body": values.get("Description"),
+                          "subject": values.get("Subject"), "done": values.get("Status") == "Completed",
+                          "owner": values.get("OwnerId"), "account": values.get("WhatId")})
+        return found
+
+    def task_create_route(self) -> str:
+        return "PATCH /services/data/v{version}/composite/sobjects/{sobject}/{field}"
+
+    def impatient_connector(self, read_timeout: float) -> SalesforceConnector:
+        """Another connector to this org that gives up waiting for an answer after ``read_timeout`` seconds."""
+        return SalesforceConnector(salesforce_settings(self.server, timeout=(2.0, read_timeout)))
+
+    def task_calls(self) -> int:
+        return int(sum(n for route, n in self.server.calls.items() if "/composite/sobjects" in route))
+
 
 
 def salesforce_settings(server: SalesforceSandbox, **overrides: Any) -> SalesforceSettings:

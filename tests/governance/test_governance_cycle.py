@@ -127,14 +127,18 @@ def test_one_leadership_task_per_proposal_even_when_repeated_or_interrupted(ctx:
     owner = hs.server.tasks.value(next(iter(hs.server.tasks.ids())), "hubspot_owner_id")
     hs.connector.create_task(TaskRequest(key=key, subject="created just before a crash", body="...",
                                          due=WORLD_NOW, owner_id=owner))
-    with Session(ctx.engine) as session:
-        session.add(ReviewTask(connection=ctx.name, key=key, kind="leadership-proposal", subject="s", body="b",
-                               version=second.version, status="pending"))
+    with Session(ctx.engine) as session:  # the proposal recorded it; a run was killed during the CRM call
+        row = session.get(ReviewTask, (ctx.name, key))
+        assert row is not None and row.status == "pending"
+        row.attempts = 1
+        session.add(row)
         session.commit()
     after_crash = run_cycle(ctx, hs.connector)
     assert after_crash.tasks_created == 0 and len(list(hs.server.tasks.ids())) == 2
     body = hs.server.tasks.value(sorted(hs.server.tasks.ids())[0], "hs_task_body") or ""
-    assert f"icp brief {proposal.version}" in body and "Outcome of the analysis" in body
+    assert ctx.settings.proposal_url(ctx.name, proposal.version) in body and "Outcome of the analysis" in body
+    assert "Outcome: superseded by " in body
+    assert hs.server.tasks.value(sorted(hs.server.tasks.ids())[0], "hs_task_status") == "COMPLETED"
 
 
 def test_leadership_task_without_an_owner_is_reported(ctx: Context, hs: HubSpotHarness) -> None:

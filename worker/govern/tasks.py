@@ -1,44 +1,51 @@
 """Review tasks in the CRM: leadership reviews of proposals and drift, owner reviews of tier changes.
 
-Each task has an idempotency key. The key is stored (status ``pending``) before the
-CRM call and the CRM task id after it; a retry after a crash first asks the CRM for
-a task carrying the key, so retries, crashes and re-runs never duplicate a task.
-The worker only asks people to review: it never disqualifies or removes an account.
+Each task has an idempotency key and goes through the outbox (:mod:`worker.writeback.outbox`): it is
+recorded ``pending`` in the transaction of the change that asks for it (owner tasks with the tiers
+that imply them, leadership tasks with the proposal), then sent in batches, so retries, crashes and
+re-runs never lose or duplicate a task. Owner tasks beyond the per-run cap stay queued and go out on
+later runs, oldest first. The worker only asks people to review: it never disqualifies or removes
+an account.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from connectors.base import Connector, TaskRequest
+from worker.govern.leadership import (
+    LeadershipTasks,
+    impact_line,
+    owner_id_for,
+    proposal_lines,
+    record_leadership,
+)
 from worker.logs import get_logger
 from worker.score.scoring import TierChange
+from worker.score.signoff import SignOffPolicy
 from worker.score.versions import VersionInfo
 from worker.settings import ReviewOptions
-from worker.store import Owner, ReviewTask, session_scope
+from worker.store import ReviewTask, session_scope
+from worker.writeback.outbox import Outbox, record_task, task_key
 
 log = get_logger("worker.govern.tasks")
-
-
-def task_key(connection: str, *parts: object) -> str:
-    """An alphanumeric key (one search token in the CRM) for a task's identity."""
-    digest = hashlib.sha256("|".join([connection, *map(str, parts)]).encode()).hexdigest()[:24]
-    return f"icpreview{digest}"
+__all__ = ["ReviewTasks", "TaskReport", "ensure_leadership_tasks", "impact_line", "is_significant", "owner_body",
+           "owner_id_for", "proposal_lines", "resolve_owner", "task_key"]
+TIER_CHANGE = "tier-change"
 
 
 @dataclass
 class TaskReport:
-    """Tasks this run created, found already done, or held back by the cap."""
+    """Tasks this run created, found already done, completed, or held back by the cap (queued)."""
 
     created: int = 0
     existing: int = 0
+    completed: int = 0
     capped: int = 0
     failed: list[str] = field(default_factory=list)
     unassigned: list[str] = field(default_factory=list)
@@ -46,57 +53,47 @@ class TaskReport:
 
 def resolve_owner(engine: Engine, connection: str, who: str | None) -> str | None:
     """A CRM owner id from an email or an id; None when nobody matches."""
-    if not who:
-        return None
-    with Session(engine) as session:
-        rows = session.execute(select(Owner.id, Owner.email).where(Owner.connection == connection)).all()
-    for owner_id, email in rows:
-        if who == owner_id or (email and who.strip().lower() == email.strip().lower()):
-            return str(owner_id)
-    return None
+    return owner_id_for(engine, connection, who)
 
 
 class ReviewTasks:
-    """Creates one connection's review tasks exactly once."""
+    """Records one connection's review tasks in the outbox and sends them."""
 
     def __init__(self, engine: Engine, connection: str, connector: Connector, options: ReviewOptions,
-                 run_id: str) -> None:
+                 run_id: str, policy: SignOffPolicy | None = None,
+                 proposal_url: Callable[[int], str] | None = None) -> None:
         self.engine, self.connection, self.connector = engine, connection, connector
         self.options, self.run_id = options, run_id
+        self.policy = policy or SignOffPolicy()
+        self.proposal_url = proposal_url or (lambda version: f"icp brief {version}")
         self.report = TaskReport()
 
-    def ensure(self, key: str, kind: str, request: TaskRequest, version: int | None) -> str | None:
-        """Create the task unless it exists (in the store or, after a crash, in the CRM); its CRM id.
+    def leadership_config(self) -> LeadershipTasks:
+        """Who reviews this connection's proposals, and where their review page is."""
+        return LeadershipTasks(self.connection, self.options, self.policy, self.proposal_url)
 
-        Only a task left ``pending`` by an interrupted run is looked up in the CRM first.
-        """
+    def dispatch(self) -> None:
+        """Send what the outbox holds: pending tasks (owner tasks capped per run), then completions."""
+        caps = {TIER_CHANGE: self.options.tier_change.max_tasks_per_run}
+        done = Outbox(self.engine, self.connection, self.connector, self.run_id, caps).dispatch()
+        self.report.created += done.created
+        self.report.existing += done.existing
+        self.report.completed += done.completed
+        self.report.capped = done.queued
+        self.report.failed.extend(done.failed)
+
+    def ensure(self, key: str, kind: str, request: TaskRequest, version: int | None) -> str | None:
+        """Record the task (unless known) and send the outbox; the task's CRM id once it exists."""
         with session_scope(self.engine) as session:
+            record_task(session, self.connection, kind, request, version, self.run_id, request.due)
+        self.dispatch()
+        with Session(self.engine) as session:
             row = session.get(ReviewTask, (self.connection, key))
-            if row is not None and row.crm_task_id:
-                self.report.existing += 1
-                return row.crm_task_id
-            recovering = row is not None
-            if row is None:
-                session.add(ReviewTask(connection=self.connection, key=key, kind=kind, account_id=request.account_id,
-                                       owner_id=request.owner_id, version=version, subject=request.subject,
-                                       body=request.body, due_at=request.due, created_at=datetime.now(UTC),
-                                       run_id=self.run_id))
-        crm_id = self.connector.find_task(key) if recovering else None
-        if crm_id is None:
-            crm_id = self.connector.create_task(request)
-            self.report.created += 1
-        else:
-            self.report.existing += 1
-        with session_scope(self.engine) as session:
-            stored = session.get(ReviewTask, (self.connection, key))
-            assert stored is not None
-            stored.crm_task_id, stored.status = crm_id, "created"
-            session.add(stored)
-        return crm_id
+            return row.crm_task_id if row is not None else None
 
     def leadership(self, version: VersionInfo, subject: str, body: str, now: datetime,
                    reason: str = "proposal") -> str | None:
-        """The leadership review task for a proposed version (or a drift alarm about it)."""
+        """A leadership review task about a version (a drift alarm), assigned to the leadership owner."""
         owner = resolve_owner(self.engine, self.connection, self.options.leadership_owner)
         if owner is None:
             self.report.unassigned.append(f"leadership review of {version.label}: no CRM owner matches "
@@ -108,15 +105,16 @@ class ReviewTasks:
                               due=now + timedelta(days=self.options.due_days), priority="HIGH")
         return self.ensure(key, f"leadership-{reason}", request, version.version)
 
-    def tier_changes(self, changes: Sequence[TierChange], tiers: Sequence[str], version: VersionInfo,
-                     now: datetime) -> None:
-        """Owner tasks for significant tier changes, capped per run (the cap is reported)."""
-        rule = self.options.tier_change
-        significant = [c for c in changes if is_significant(c, tiers, rule.drop_tiers, rule.leaving_top_tier)]
-        if len(significant) > rule.max_tasks_per_run:
-            self.report.capped = len(significant) - rule.max_tasks_per_run
-            log.warning("tasks.capped", held_back=self.report.capped, cap=rule.max_tasks_per_run)
-        for change in significant[: rule.max_tasks_per_run]:
+    def record_tier_changes(self, session: Session, changes: Sequence[TierChange], version: VersionInfo,
+                            now: datetime) -> int:
+        """Record owner tasks for significant tier changes in ``session`` (the scores' own transaction)."""
+        rule, tiers = self.options.tier_change, version.scorecard.tiers
+        recorded = 0
+        for change in changes:
+            new_version = change.old_version is not None and change.old_version != version.version
+            drop = max(rule.drop_tiers, 2) if new_version else rule.drop_tiers
+            if not is_significant(change, tiers, drop, rule.leaving_top_tier and not new_version):
+                continue
             if change.owner_id is None:
                 self.report.unassigned.append(f"account {change.account_id}: no owner for its tier change")
                 continue
@@ -125,8 +123,17 @@ class ReviewTasks:
             request = TaskRequest(key=key, owner_id=change.owner_id, account_id=change.account_id,
                                   due=now + timedelta(days=self.options.due_days),
                                   subject=f"ICP review: account moved from tier {change.old_tier} to {change.new_tier}",
-                                  body=owner_body(change, version))
-            self.ensure(key, "tier-change", request, version.version)
+                                  body=owner_body(change, version, new_version))
+            recorded += record_task(session, self.connection, TIER_CHANGE, request, version.version, self.run_id,
+                                    now)
+        return recorded
+
+    def tier_changes(self, changes: Sequence[TierChange], tiers: Sequence[str], version: VersionInfo,
+                     now: datetime) -> None:
+        """Owner tasks for significant tier changes: recorded (own transaction), then sent."""
+        with session_scope(self.engine) as session:
+            self.record_tier_changes(session, changes, version, now)
+        self.dispatch()
 
 
 def is_significant(change: TierChange, tiers: Sequence[str], drop_tiers: int, leaving_top: bool) -> bool:
@@ -137,55 +144,23 @@ def is_significant(change: TierChange, tiers: Sequence[str], drop_tiers: int, le
     return drop >= drop_tiers or (leaving_top and change.old_tier == tiers[0] and drop > 0)
 
 
-def owner_body(change: TierChange, version: VersionInfo) -> str:
+def owner_body(change: TierChange, version: VersionInfo, new_version: bool = False) -> str:
     """Why an account's tier changed, for its owner."""
     reasons = "\n".join(f"- {r}" for r in change.reasons)
+    why = (f"because the newly approved scorecard {version.label} scores it differently" if new_version
+           else "because its CRM data changed")
     return (f"The account's ICP fit went from {change.old_score} (tier {change.old_tier}) to {change.new_score} "
-            f"(tier {change.new_tier}) under scorecard {version.label}, because its CRM data changed.\n\n"
+            f"(tier {change.new_tier}) under scorecard {version.label}, {why}.\n\n"
             f"What drives the score now:\n{reasons}\n\n"
             "Please check that the data is right and decide what, if anything, changes for this account. "
             "Nothing has been disqualified or removed automatically.")
 
 
-def leadership_body(version: VersionInfo, evidence_lines: Sequence[str], brief_hint: str) -> str:
-    """The leadership task body: headline evidence, stop gates, impact, where to read the brief."""
-    return "\n".join([f"Scorecard {version.label} ({version.name}) is proposed and waits for a named approver.",
-                      "", *evidence_lines, "", f"Read the full ICP refinement brief: {brief_hint}",
-                      f"Approve: icp approve {version.version} --by <you> --note <why>",
-                      f"Reject: icp reject {version.version} --by <you> --note <why>"])
-
-
-def proposal_lines(evidence: dict[str, object]) -> list[str]:
-    """The headline evidence of a proposal, for its leadership task."""
-    lines = [f"Outcome of the analysis: {evidence.get('headline') or 'hand-written version, no analysis'}"]
-    readiness = evidence.get("readiness")
-    if isinstance(readiness, dict):
-        stops = readiness.get("stop_reasons") or []
-        lines.append("Stop gates: " + ("FAILED - " + "; ".join(map(str, stops)) if stops else "passed"))
-        lines.extend(f"Warning: {w}" for w in (readiness.get("warnings") or [])[:3])
-    impact = evidence.get("impact")
-    if isinstance(impact, dict) and impact.get("accounts"):
-        lines.append(impact_line(impact))
-    return lines
-
-
-def impact_line(impact: dict[str, Any]) -> str:
-    """What approving changes: tier moves against the version in force, or first scores when there is none."""
-    if impact.get("compared_with") is None:
-        tiers = ", ".join(f"{tier} {count:,}" for tier, count in (impact.get("proposed_tiers") or {}).items())
-        return (f"If approved, this is the first version in force: all {impact.get('accounts'):,} accounts get a fit "
-                f"score and tier for the first time ({tiers}), covering {impact.get('open_pipeline') or 0:,.0f} of "
-                "open pipeline. Nothing is scored or written until a version is approved.")
-    return (f"If approved: {impact.get('accounts_changing')} of {impact.get('accounts')} accounts change tier "
-            f"({impact.get('upgrades')} up, {impact.get('downgrades')} down), "
-            f"{impact.get('pipeline_changing'):,.0f} of {impact.get('open_pipeline'):,.0f} open pipeline.")
-
-
 def ensure_leadership_tasks(tasks: ReviewTasks, versions: Sequence[VersionInfo], now: datetime) -> None:
-    """One leadership review task for every proposed version that does not have one yet."""
-    for version in versions:
-        if version.status != "proposed":
-            continue
-        subject = f"ICP review: approve or reject scorecard {version.label}"
-        body = leadership_body(version, proposal_lines(version.evidence), f"icp brief {version.version}")
-        tasks.leadership(version, subject, body, now)
+    """Leadership review tasks (one per required role) for every proposed version that lacks them; sent."""
+    with session_scope(tasks.engine) as session:
+        for version in versions:
+            if version.status == "proposed":
+                record_leadership(session, tasks.leadership_config(), version.version, now, tasks.run_id,
+                                  tasks.report.unassigned)
+    tasks.dispatch()

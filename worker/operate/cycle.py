@@ -132,11 +132,13 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
         _add_time(summary, phase, seconds)
     with bind_run(phase="vocabulary"):
         refresh_vocabulary(ctx.engine, ctx.name, connector, ctx.mapping, started)
-    tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id)
+    tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id, ctx.policy,
+                        lambda number: ctx.settings.proposal_url(ctx.name, number))
     version: VersionInfo | None = None
     versions = ctx.versions.list()
     try:
         with bind_run(phase="tasks"), _timed(summary, "tasks"):
+            tasks.dispatch()
             ensure_leadership_tasks(tasks, versions, started)
         version = ctx.versions.in_force()
         if version is not None:
@@ -184,13 +186,13 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
     summary.version = version.label
     with bind_run(phase="score", version=version.label), _timed(summary, "score"):
         labels = load_field_labels(ctx.engine, ctx.name, ctx.mapping, ctx.config.currency)
-        scoring = score_store(ctx.engine, ctx.name, version, started, labels)
+        scoring = score_store(ctx.engine, ctx.name, version, started, labels, on_store=lambda session, report:
+                              tasks.record_tier_changes(session, report.tier_changes, version, started))
         log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
     summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
     summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])
     with bind_run(phase="tasks"), _timed(summary, "tasks"):
-        same_version = [c for c in scoring.tier_changes if c.old_version == version.version]
-        tasks.tier_changes(same_version, version.scorecard.tiers, version, started)
+        tasks.dispatch()
     with bind_run(phase="write"), _timed(summary, "write-back"):
         native = ctx.mapping.native_tier if ctx.config.writeback.mirror_native_tier else None
         writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,

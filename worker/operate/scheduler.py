@@ -29,7 +29,7 @@ import signal
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +41,17 @@ from apscheduler.util import undefined
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from connectors.base import Connector, FieldSpec, OwnedFieldStatus, Page, PullRequest, TaskRequest, WriteOutcome
+from connectors.base import (
+    Connector,
+    FieldSpec,
+    OwnedFieldStatus,
+    Page,
+    PullRequest,
+    TaskCompletion,
+    TaskOutcome,
+    TaskRequest,
+    WriteOutcome,
+)
 from connectors.errors import QuotaExhaustedError
 from worker.context import Context
 from worker.logs import bind_run, get_logger
@@ -108,6 +118,16 @@ class StoppableConnector(Connector):
         """See :meth:`Connector.create_task`."""
         self._check()
         return self.inner.create_task(task)
+
+    def ensure_tasks(self, tasks: Sequence[TaskRequest], look_up: Collection[str] = ()) -> TaskOutcome:
+        """See :meth:`Connector.ensure_tasks`."""
+        self._check()
+        return self.inner.ensure_tasks(tasks, look_up)
+
+    def complete_tasks(self, completions: Sequence[TaskCompletion]) -> WriteOutcome:
+        """See :meth:`Connector.complete_tasks`."""
+        self._check()
+        return self.inner.complete_tasks(completions)
 
     def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
         """See :meth:`Connector.read_account`."""

@@ -8,6 +8,7 @@ tier, reasons or version change, so an unchanged account is never rewritten.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,10 +83,13 @@ def load_accounts(session: Session, connection: str, attributes: list[str]) -> A
 
 
 def score_store(engine: Engine, connection: str, version: VersionInfo, now: datetime,
-                labels: FieldLabels = NO_LABELS) -> ScoringReport:
+                labels: FieldLabels = NO_LABELS,
+                on_store: Callable[[Session, ScoringReport], None] | None = None) -> ScoringReport:
     """Score every account and store the results; report tier counts and tier changes.
 
     ``labels`` are the CRM's field and option labels and currency, so reasons read as the CRM shows values.
+    ``on_store`` runs in the transaction that stores the scores, so what the new tiers imply (owner
+    review tasks, in the outbox) is committed with them or not at all.
     """
     card = version.scorecard
     with Session(engine) as session:
@@ -114,6 +118,8 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
                      "score": score, "tier": tier, "reasons": why, "scored_at": now})
     with session_scope(engine) as session:
         upsert(session, AccountScore, rows)
+        if on_store is not None:
+            on_store(session, report)
     return report
 
 

@@ -194,8 +194,8 @@ class Versions:
                attach: Attach | None = None) -> VersionInfo:
         """Store a new version (draft or proposed) with its evidence, in one transaction.
 
-        ``attach`` stores what belongs to the version (its brief) in the same transaction. A new
-        proposal supersedes every older proposal still pending.
+        ``attach`` stores what belongs to the version (its brief) in the same transaction, before the
+        recorders run, so they can read it. A new proposal supersedes every older proposal still pending.
         """
         if status not in (DRAFT, PROPOSED):
             raise GovernanceError("a new version starts as draft or proposed")
@@ -210,11 +210,11 @@ class Versions:
             session.flush()
             if status == PROPOSED:
                 self._supersede_older(session, number, actor, now)
+            if attach is not None:
+                attach(session, number)
             action = "proposed" if status == PROPOSED else "drafted"
             self._record(session, Transition(self.connection, number, action, None, status, actor, now, note,
                                              outstanding=self.policy.required))
-            if attach is not None:
-                attach(session, number)
         return self.get(number)
 
     def propose(self, version: int, *, by: str | Actor, now: datetime) -> VersionInfo:

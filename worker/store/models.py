@@ -195,9 +195,17 @@ class WrittenSnapshot(SQLModel, table=True):
 
 
 class ReviewTask(SQLModel, table=True):
-    """A review task the worker asked for in the CRM; the key makes creation idempotent."""
+    """A review task the worker asked for in the CRM; the key makes creation idempotent.
+
+    The table is the outbox of CRM tasks (:mod:`worker.writeback.outbox`): a row is stored
+    ``pending`` in the transaction of the change that asks for the task, and becomes ``created``
+    (with its CRM id) once the CRM holds it, ``cancelled`` when its version was decided first, or
+    ``failed`` after repeated refusals. ``attempts`` counts the calls that may have reached the CRM.
+    ``completion`` is ``pending`` once the task must be closed with ``outcome`` as its body, then ``done``.
+    """
 
     __tablename__ = "review_task"
+    __table_args__ = (Index("ix_review_task_status", "connection", "status", "created_at"),)
     connection: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=200)
     kind: str = Field(max_length=32)
@@ -211,6 +219,12 @@ class ReviewTask(SQLModel, table=True):
     due_at: datetime | None = _when()
     created_at: datetime | None = _when()
     run_id: str | None = Field(default=None, max_length=64)
+    role: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    completion: str | None = Field(default=None, max_length=16)
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    completed_at: datetime | None = _when()
 
 
 class Run(SQLModel, table=True):

@@ -56,14 +56,18 @@ def desired_values(score: AccountScore, account: Any, card: Scorecard, label: st
 
 
 def changed_fields(desired: Mapping[str, str], snapshot: Mapping[str, Any] | None,
-                   in_crm: Mapping[str, Any]) -> dict[str, str]:
+                   in_crm: Mapping[str, Any], read_after_write: bool = True) -> dict[str, str]:
     """The owned fields to send: those whose value differs from the last write or from the CRM.
 
     ``scored_at`` travels only with another change. A value someone edited by hand in the
-    CRM is restored (numbers may come back as "72.0", so scores compare as numbers).
+    CRM is restored (numbers may come back as "72.0", so scores compare as numbers), and so is
+    one someone cleared: a field the CRM shows empty although the worker wrote a value into it and
+    the record was read after that write (``read_after_write``; before it, empty is just the old value).
     """
     previous = snapshot or {}
     stale = {k for k in COMPARED if k not in previous or str(previous[k]) != desired[k]}
+    if read_after_write:
+        stale |= {k for k in COMPARED if k in in_crm and in_crm[k] in (None, "") and previous.get(k) not in (None, "")}
     crm_score = in_crm.get("score")
     if crm_score not in (None, "") and _number(crm_score) != _number(desired["score"]):
         stale.add("score")
@@ -120,9 +124,10 @@ class WriteBack:
         with Session(self.engine) as session:
             scores = session.execute(select(AccountScore).where(AccountScore.connection == self.connection)).scalars()
             accounts = {a.id: a for a in session.execute(select(
-                Account.id, Account.override_score, Account.override_reason, Account.owned_values).where(
+                Account.id, Account.override_score, Account.override_reason, Account.owned_values,
+                Account.synced_at).where(
                 Account.connection == self.connection, Account.deleted == False)).all()}  # noqa: E712
-            snapshots = {s.account_id: s.values for s in session.execute(
+            snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(
                 select(WrittenSnapshot).where(WrittenSnapshot.connection == self.connection)).scalars()}
             changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
             for score in scores:
@@ -132,8 +137,10 @@ class WriteBack:
                 report.candidates += 1
                 report.overrides += account.override_score is not None
                 desired = desired_values(score, account, card, label)
-                snapshot, in_crm = snapshots.get(score.account_id), account.owned_values or {}
-                send = changed_fields(desired, snapshot, in_crm)
+                snapshot, written_at = snapshots.get(score.account_id, (None, None))
+                in_crm = account.owned_values or {}
+                fresh = bool(written_at and account.synced_at and account.synced_at > written_at)
+                send = changed_fields(desired, snapshot, in_crm, fresh)
                 if self.native_tier is not None and not mirror_native_tier(self.native_tier, desired, send,
                                                                            snapshot, in_crm):
                     report.native_tier_kept += 1
