@@ -12,6 +12,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine
 
+from tests.contract.harness import HubSpotHarness, hubspot_harness
 from tests.web.browser import chromium, click_and_wait, decide, free_port, serving, sign_in, sign_out, text
 from tests.web.world import (
     ANALYST,
@@ -25,6 +26,8 @@ from tests.web.world import (
     seed_versions,
     settings_for,
 )
+from worker.govern.tasks import ReviewTasks, ensure_leadership_tasks
+from worker.store import Owner, session_scope, upsert
 from worker.web.app import Services, build_services, create_app
 
 
@@ -47,9 +50,31 @@ def base_url(engine: Engine, tmp_path: Path, driver: WebDriver) -> Iterator[tupl
         yield url, services
 
 
-def test_sign_off_by_sales_then_delivery(driver: WebDriver, base_url: tuple[str, Services]) -> None:
-    """Sign in, read the proposal, approve as sales (still pending), approve as delivery (now in force)."""
+@pytest.fixture
+def crm() -> Iterator[HubSpotHarness]:
+    with hubspot_harness(accounts=20) as harness:
+        yield harness
+
+
+def leadership_tasks_in_crm(services: Services, crm: HubSpotHarness) -> dict[str | None, dict[str, object]]:
+    """Run the worker's task step (as the nightly run does) and return the CRM's tasks by review key."""
+    ctx = services.contexts["main"]
+    with session_scope(ctx.engine) as db:  # the reviewers are CRM users
+        upsert(db, Owner, [{"connection": "main", "id": owner, "email": who, "name": who, "active": True, "raw": {}}
+                           for who, owner in ((CRO, crm.owner_ids()[0]), (CS, crm.owner_ids()[1]))])
+    tasks = ReviewTasks.of(ctx, crm.connector, "browser-test")
+    ensure_leadership_tasks(tasks, ctx.versions.list(), services.clock())
+    return {str(t["owner"]): t for t in crm.tasks()}
+
+
+def test_sign_off_by_sales_then_delivery(driver: WebDriver, base_url: tuple[str, Services],
+                                         crm: HubSpotHarness) -> None:
+    """Sign in, read the proposal, approve as sales (still pending), approve as delivery (now in force);
+    the CRM tasks of both roles are then completed with the outcome."""
     url, services = base_url
+    opened = leadership_tasks_in_crm(services, crm)
+    assert len(opened) == 2 and not any(t["done"] for t in opened.values())
+    assert f"{url}/connections/main/versions/2" in str(opened[crm.owner_ids()[0]]["body"])
     driver.get(f"{url}/connections/main/versions/2")
     assert driver.current_url.startswith(f"{url}/signin?next=")
     sign_in(driver, CRO, PASSWORD)
@@ -75,6 +100,10 @@ def test_sign_off_by_sales_then_delivery(driver: WebDriver, base_url: tuple[str,
     driver.get(f"{url}/connections/main/history")
     history = text(driver)
     assert "We can onboard these." in history and "Fits the pipeline we see." in history
+    closed = leadership_tasks_in_crm(services, crm)
+    assert len(closed) == 2 and all(t["done"] for t in closed.values())
+    assert "Outcome: approved for sales by cro@example.com (web)" in str(closed[crm.owner_ids()[0]]["body"])
+    assert "Outcome: approved by cs-lead@example.com (web)" in str(closed[crm.owner_ids()[1]]["body"])
 
 
 def test_refusals(driver: WebDriver, base_url: tuple[str, Services]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -32,6 +33,9 @@ from worker.score.versions import VersionInfo
 from worker.settings import ReviewOptions
 from worker.store import ReviewTask, session_scope
 from worker.writeback.outbox import Outbox, record_task, task_key
+
+if TYPE_CHECKING:
+    from worker.context import Context
 
 log = get_logger("worker.govern.tasks")
 __all__ = ["ReviewTasks", "TaskReport", "ensure_leadership_tasks", "impact_line", "is_significant", "owner_body",
@@ -67,6 +71,12 @@ class ReviewTasks:
         self.policy = policy or SignOffPolicy()
         self.proposal_url = proposal_url or (lambda version: f"icp brief {version}")
         self.report = TaskReport()
+
+    @classmethod
+    def of(cls, ctx: Context, connector: Connector, run_id: str) -> ReviewTasks:
+        """The review tasks of a connection context: its review options, sign-off roles and review pages."""
+        return cls(ctx.engine, ctx.name, connector, ctx.config.review, run_id, ctx.policy,
+                   lambda number: ctx.settings.proposal_url(ctx.name, number))
 
     def leadership_config(self) -> LeadershipTasks:
         """Who reviews this connection's proposals, and where their review page is."""

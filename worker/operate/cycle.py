@@ -132,8 +132,7 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
         _add_time(summary, phase, seconds)
     with bind_run(phase="vocabulary"):
         refresh_vocabulary(ctx.engine, ctx.name, connector, ctx.mapping, started)
-    tasks = ReviewTasks(ctx.engine, ctx.name, connector, ctx.config.review, run_id, ctx.policy,
-                        lambda number: ctx.settings.proposal_url(ctx.name, number))
+    tasks = ReviewTasks.of(ctx, connector, run_id)
     version: VersionInfo | None = None
     versions = ctx.versions.list()
     try:
