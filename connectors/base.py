@@ -180,6 +180,18 @@ class AccessReport:
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ValueChange:
+    """One value a field took and when it was set (from the CRM's property or field history)."""
+
+    at: datetime
+    value: str | None
+
+
+History = dict[str, dict[str, list[ValueChange]]]
+"""Record id → field → the values it took, newest first."""
+
+
 class Connector(ABC):
     """The interface between the worker and one CRM connection."""
 
@@ -245,6 +257,14 @@ class Connector(ABC):
     @abstractmethod
     def read_account(self, account_id: str, properties: Sequence[str]) -> dict[str, Any]:
         """One account's current property values, as a rep would see them."""
+
+    def read_history(self, ids: Sequence[str], fields: Sequence[str]) -> History | None:
+        """The value history of the named account fields for these accounts, newest first.
+
+        None when the CRM keeps none for them (history not offered, or not enabled for the fields);
+        a record or field without history is absent from the answer.
+        """
+        return None
 
     def read_field_definitions(self, object_type: ObjectType, names: Sequence[str]) -> list[FieldDefinition]:
         """Labels (and picklist option labels) of the named fields that exist; none when the CRM has no metadata."""

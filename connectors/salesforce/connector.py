@@ -15,6 +15,7 @@ from connectors.base import (
     Connector,
     FieldDefinition,
     FieldSpec,
+    History,
     ObjectType,
     OwnedFieldStatus,
     Page,
@@ -24,6 +25,7 @@ from connectors.base import (
     TaskCompletion,
     TaskOutcome,
     TaskRequest,
+    ValueChange,
     WriteOutcome,
 )
 from connectors.errors import FatalError, MissingFieldsError, RetriableError
@@ -36,6 +38,7 @@ from connectors.salesforce.streams import (
     OPPORTUNITY_PREFIX,
     STREAMS,
     ObjectStream,
+    parse_time,
     query_pages,
     to_record,
     window_soql,
@@ -227,6 +230,36 @@ class SalesforceConnector(Connector):
         record = self.client.call("GET sobjects/Account/{id}", lambda sf: sf.restful(
             f"sobjects/Account/{account_id}", params=params), record_id=account_id)
         return {k: v for k, v in (record or {}).items() if k != "attributes"}
+
+    def read_history(self, ids: Sequence[str], fields: Sequence[str]) -> History | None:
+        """Account field history (AccountHistory), where field history tracking is enabled; else None.
+
+        ``SELECT AccountId, Field, NewValue, CreatedDate FROM AccountHistory WHERE AccountId IN (...) AND
+        Field IN (...)``, 200 accounts per query. AccountHistory has one row per change of a tracked field
+        (``Field`` is the field's API name, ``NewValue`` and ``OldValue`` are anyType, ``CreatedDate`` is
+        when it changed); see https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/
+        object_reference/sforce_api_objects_accounthistory.htm. An org without the object, or with none
+        of the fields tracked, answers INVALID_TYPE or INVALID_FIELD: no history then.
+        """
+        history: History = {}
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            soql = format_soql("SELECT AccountId, Field, NewValue, CreatedDate FROM AccountHistory "
+                               "WHERE AccountId IN {ids} AND Field IN {fields} ORDER BY CreatedDate DESC",
+                               ids=list(ids[start:start + LOOKUP_CHUNK]), fields=list(fields))
+            try:
+                rows = [r for page in self._pages(soql, False) for r in page]
+            except FatalError as exc:
+                if any(code in str(exc) for code in ("INVALID_TYPE", "INVALID_FIELD", "not supported")):
+                    return None
+                raise
+            for row in rows:
+                moment = parse_time(row.get("CreatedDate"))
+                if moment is None or not row.get("AccountId") or not row.get("Field"):
+                    continue
+                value = row.get("NewValue")
+                history.setdefault(str(row["AccountId"]), {}).setdefault(str(row["Field"]), []).append(
+                    ValueChange(moment, None if value is None else str(value)))
+        return history
 
     def read_field_definitions(self, object_type: ObjectType, names: Sequence[str]) -> list[FieldDefinition]:
         """Field and picklist labels from the sObject's describe (read once per connector)."""

@@ -58,6 +58,7 @@ class Portal:
         self.owners = owners
         self.owner_ids = frozenset(o["id"] for o in owners)
         self.stores: dict[str, ObjectStore] = {}
+        self.changes: dict[tuple[str, int, str], list[tuple[int, str | None, str | None]]] = {}
         self.currency = "USD"
         self.time_zone = "US/Eastern"
 
@@ -82,7 +83,13 @@ class Portal:
     def update(self, object_type: str, row: int, values: Mapping[str, str | None], at_ms: int | None = None) -> bool:
         """Write normalised values; stamp hs_lastmodifieddate if something changed (or `at_ms` is given)."""
         store = self.stores[object_type]
+        before = {name: store.read(row, name) for name in values}
         changed = store.write(row, values)
+        stamp_ms = at_ms if at_ms is not None else self.clock.now_ms()
+        for name, old in before.items():
+            new = store.read(row, name)
+            if new != old and name != "hs_lastmodifieddate":
+                self.changes.setdefault((object_type, row, name), []).append((stamp_ms, old, new))
         if object_type == "deals" and changed and {"dealstage", "pipeline"} & values.keys():
             self._derive_deal(row)
         if changed or at_ms is not None:
@@ -102,6 +109,27 @@ class Portal:
         for to_type, to_row in associations:
             self.graph.connect(object_type, row, to_type, to_row)
         return row
+
+    def property_history(self, object_type: str, row: int, name: str) -> list[dict[str, Any]]:
+        """A property's values, newest first, as HubSpot's ``propertiesWithHistory`` lists them.
+
+        Each entry is a ValueWithTimestamp ``{value, timestamp, sourceType, sourceId, sourceLabel,
+        updatedByUserId}`` (HubSpot CRM objects API, batch read: https://developers.hubspot.com/docs/
+        api-reference/latest/crm/objects/objects/batch/get-objects). A value seeded with the portal
+        dates from the record's creation; every later change through the API is listed when it happened.
+        """
+        store = self.stores[object_type]
+        changes = self.changes.get((object_type, row, name), [])
+        initial = changes[0][1] if changes else store.read(row, name)
+        created = store.read(row, store.created_property)
+        entries: list[dict[str, Any]] = []
+        if initial not in (None, "") and created:
+            entries.append({"value": initial, "timestamp": created, "sourceType": "IMPORT",
+                            "sourceId": "sandbox-seed", "sourceLabel": "Import"})
+        for at_ms, _old, new in changes:
+            entries.append({"value": new or "", "timestamp": fmt.iso_ms(at_ms), "sourceType": "API",
+                            "sourceId": "sandbox-api", "sourceLabel": "API", "updatedByUserId": None})
+        return [{k: v for k, v in e.items() if v is not None} for e in reversed(entries)]
 
     def _derive_deal(self, row: int) -> None:
         store = self.stores["deals"]

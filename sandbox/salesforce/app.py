@@ -145,9 +145,13 @@ class SalesforceSandbox(SandboxServer):
         with self.lock:
             table = self.table(sobject)
             record = table.records[record_id]
-            record.update(self.org.coerce(table, values))
+            coerced = self.org.coerce(table, values)
+            old = {k: record.get(k) for k in coerced}
+            record.update(coerced)
             self.org.derive(table, record)
-            self.org.stamp(record, None if modified_at is None else to_ms(modified_at))
+            at = None if modified_at is None else to_ms(modified_at)
+            self.org.stamp(record, at)
+            self.org.track(table, record, old, at)
 
     def touch(self, ids: Iterable[str], at: datetime, sobject: str = "Account") -> None:
         """Stamp many records with the same SystemModstamp (a mass update)."""

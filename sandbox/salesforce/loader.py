@@ -115,6 +115,25 @@ TASK_FIELDS = _system(
     FieldDef("Status", "picklist", "Status", nillable=False, length=255, picklist=TASK_STATUSES),
     FieldDef("Priority", "picklist", "Priority", nillable=False, length=255, picklist=TASK_PRIORITIES),
 )
+ACCOUNT_HISTORY_FIELDS = (
+    FieldDef("Id", "id", "Account History ID", writable=False, nillable=False),
+    FieldDef("IsDeleted", "boolean", "Deleted", writable=False, nillable=False),
+    FieldDef("AccountId", "reference", "Account ID", writable=False, length=18),
+    FieldDef("CreatedById", "reference", "Created By ID", writable=False, length=18),
+    FieldDef("CreatedDate", "datetime", "Created Date", writable=False, nillable=False),
+    FieldDef("Field", "picklist", "Changed Field", writable=False, length=255),
+    FieldDef("DataType", "picklist", "Data Type", writable=False, length=40),
+    FieldDef("OldValue", "anyType", "Old Value", writable=False, length=255),
+    FieldDef("NewValue", "anyType", "New Value", writable=False, length=255),
+)
+"""AccountHistory as Salesforce's field reference lists it (https://developer.salesforce.com/docs/platform/
+field-reference/references/field-reference/salesforce-field-reference-accountrolehistory.html shows the
+StandardObjectNameHistory fields: Id, IsDeleted, <Object>Id, CreatedById, CreatedDate, Field, DataType,
+OldValue, NewValue)."""
+TRACKED_ACCOUNT_FIELDS = frozenset({"Industry", "NumberOfEmployees", "AnnualRevenue", "BillingCountry",
+                                    "Founded_Year__c", "Funding_Stage__c", "Uses_Data_Warehouse__c",
+                                    "CRM_System__c"})
+"""Account fields whose history the sandbox org tracks (an org tracks at most 20 fields per object)."""
 _SETUP_FIELDS = {
     "TaskStatus": _system(FieldDef("MasterLabel", "string"), FieldDef("ApiName", "string"),
                           FieldDef("IsDefault", "boolean"), FieldDef("IsClosed", "boolean"),
@@ -131,7 +150,7 @@ _SETUP_FIELDS = {
                                 FieldDef("Field", "string"), FieldDef("PermissionsRead", "boolean"),
                                 FieldDef("PermissionsEdit", "boolean")),
 }
-_PREFIXES = {"Organization": "00D", "Account": "001", "Opportunity": "006", "User": "005", "Note": "002", "Task": "00T",
+_PREFIXES = {"Organization": "00D", "Account": "001", "AccountHistory": "017", "Opportunity": "006", "User": "005", "Note": "002", "Task": "00T",
              "TaskStatus": "01J", "TaskPriority": "01K", "PermissionSet": "0PS", "PermissionSetAssignment": "0Pa",
              "FieldPermissions": "01k"}
 
@@ -229,8 +248,10 @@ def load_org(world: World, clock: Clock) -> Org:
     """An org holding ``world``; the integration user exists and owns nothing."""
     org = Org(clock, salesforce_id("00D", 1), salesforce_id("005", 9_000_000))
     for name, fields in (("Account", ACCOUNT_FIELDS), ("Opportunity", OPPORTUNITY_FIELDS), ("User", USER_FIELDS),
-                         ("Note", NOTE_FIELDS), ("Task", TASK_FIELDS), *_SETUP_FIELDS.items()):
+                         ("Note", NOTE_FIELDS), ("Task", TASK_FIELDS), ("AccountHistory", ACCOUNT_HISTORY_FIELDS),
+                         *_SETUP_FIELDS.items()):
         org.add_table(name, _PREFIXES[name], fields)
+    org.tracked["Account"] = TRACKED_ACCOUNT_FIELDS
     users = org.tables["User"]
     users.records[org.user_id] = {
         "Id": org.user_id, "IsDeleted": False, "Username": INTEGRATION_USERNAME, "Email": INTEGRATION_USERNAME,

@@ -172,6 +172,31 @@ class Org:
         self.org_id, self.user_id = org_id, user_id
         self.tables: dict[str, SObjectTable] = {}
         self.stages: dict[str, tuple[bool, bool, float]] = {}
+        self.tracked: dict[str, frozenset[str]] = {}
+
+    def track(self, table: SObjectTable, record: Mapping[str, Any], old: Mapping[str, Any],
+              at: int | None = None) -> None:
+        """Record changes of tracked fields as field history rows (``AccountHistory`` for Account).
+
+        A history row is ``{Id, IsDeleted, AccountId, CreatedById, CreatedDate, Field, DataType, OldValue,
+        NewValue}`` (StandardObjectNameHistory, Salesforce Object Reference:
+        https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/
+        sforce_api_associated_objects_history.htm); only fields with history tracking enabled get rows.
+        """
+        history = self.tables.get(f"{table.name}History")
+        fields = self.tracked.get(table.name, frozenset())
+        if history is None or not fields:
+            return
+        moment = self.clock.now_ms() if at is None else at
+        for name, before in old.items():
+            after = record.get(name)
+            if name in fields and before != after:
+                row_id = history.new_id()
+                definition = table.fields[name]
+                history.records[row_id] = {
+                    "Id": row_id, "IsDeleted": False, f"{table.name}Id": record["Id"], "CreatedById": self.user_id,
+                    "CreatedDate": moment, "Field": name, "DataType": definition.type.capitalize(),
+                    "OldValue": before, "NewValue": after}
 
     def derive(self, table: SObjectTable, record: dict[str, Any]) -> None:
         """Fields Salesforce computes: an Opportunity's IsClosed, IsWon and Probability follow its stage."""
@@ -211,10 +236,12 @@ class Org:
             raise RecordError(code, f"{table.name} ID: id value of incorrect type: {record_id}", ["Id"])
         coerced = self.coerce(table, values, creating)
         changed = {k: v for k, v in coerced.items() if record.get(k) != v}
+        old = {k: record.get(k) for k in changed}
         record.update(changed)
         self.derive(table, record)
         if changed:
             self.stamp(record)
+            self.track(table, record, old)
         return bool(changed)
 
     def coerce(self, table: SObjectTable, values: Mapping[str, Any], creating: bool = False) -> dict[str, Any]:

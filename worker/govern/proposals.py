@@ -24,7 +24,8 @@ from worker.context import Context
 from worker.govern.briefs import BRIEF_FORMATS, read_brief, store_briefs, vocabulary_for, write_briefs
 from worker.govern.impact import store_impact
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
-from worker.ingest.mapping import MappingError
+from worker.ingest.history import attribute_timing
+from worker.ingest.mapping import KnownWhen, MappingError
 from worker.ingest.scorecard_check import mapped_kinds, scorecard_problems, stored_kinds
 from worker.ingest.vocabulary import load_field_labels
 from worker.logs import get_logger
@@ -92,6 +93,16 @@ def parse_as_of(value: Any, where: str = "as_of") -> datetime | None:
 def refine_as_of(ctx: Context) -> datetime | None:
     """``connections.<name>.refine.as_of`` of the config, as the end of that day UTC (None when unset)."""
     return parse_as_of(ctx.config.refine.get("as_of"), f"connections.{ctx.name}.refine.as_of")
+
+
+def declared_timing(ctx: Context) -> dict[str, KnownWhen]:
+    """The CRM mapping's ``known:`` declarations of account attributes (none when the mapping is unusable)."""
+    try:
+        attributes = ctx.mapping.accounts.attributes
+    except (ConfigError, MappingError) as exc:
+        log.warning("refine.no_mapping", reason=str(exc))
+        return {}
+    return {name: ref.known for name, ref in attributes.items() if ref.known is not None}
 
 
 def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord], list[DealRecord], list[EvidenceNote]]:
@@ -187,7 +198,9 @@ def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
     settings = refine_settings(ctx)
     reference = as_of or refine_as_of(ctx) or moment
     accounts, deals, notes = load_evidence(ctx.engine, ctx.name)
-    data = RefinementInput.from_records(accounts, deals, notes, now=reference, window_months=settings.window_months)
+    timing = attribute_timing(ctx.engine, ctx.name, deals, declared_timing(ctx))
+    data = RefinementInput.from_records(accounts, deals, notes, now=reference, window_months=settings.window_months,
+                                        timing=timing)
     current = ctx.versions.in_force()
     analysis = refine(data, settings, current.scorecard if current else None, force=force)
     version, new = None, False

@@ -24,6 +24,7 @@ from worker.ingest import csv_read
 from worker.ingest.csv_read import check_encoding
 from worker.ingest.mapping import (BadValue, FieldType, ImpossibleValue, KnownWhen, MappingError, parse_value,
                                    to_datetime)
+from worker.ingest.history import declare
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, Quarantined
 from worker.ingest.rules import RuleBroken, admit
 from worker.ingest.sync import row_of
@@ -478,3 +479,5 @@ class CsvImport:
                                           raw=kept.raw, at=now))
         self.report.accounts, self.report.deals, self.report.notes = len(accounts), len(deals), len(notes)
         self.report.problems = [p for _, p, _ in self._bad]
+        if accounts:
+            declare(self.engine, self.connection, self.mapping.attribute_timing(), "csv import", now)

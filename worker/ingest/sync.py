@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from connectors.base import Connector, ObjectType, Page, PullRequest, RawRecord
+from connectors.errors import ConnectorError
 from worker.ingest.mapping import FieldMapping, Normaliser
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, OwnerRecord, Quarantined
 from worker.ingest.watermark import Watermark
@@ -78,10 +79,23 @@ class Sync:
         self.report = SyncReport()
 
     def run(self, started_at: datetime, objects: Iterable[ObjectType] = OBJECT_ORDER) -> SyncReport:
-        """Pull every object; the watermark never passes ``started_at``."""
-        for object_type in objects:
+        """Pull every object; the watermark never passes ``started_at``. Then, when accounts and deals
+        were pulled, read the property history of the scoring attributes (:mod:`worker.ingest.history`)."""
+        wanted = list(objects)
+        for object_type in wanted:
             self.pull(object_type, started_at)
+        if {"accounts", "deals"} <= set(wanted):
+            self._history(started_at)
         return self.report
+
+    def _history(self, now: datetime) -> None:
+        """History is evidence, not a condition of the sync: a CRM error here is logged, never fatal."""
+        from worker.ingest.history import read_attribute_history
+
+        try:
+            read_attribute_history(self.engine, self.connection, self.connector, self.mapping, now)
+        except ConnectorError as exc:
+            log.warning("history.failed", reason=str(exc))
 
     def _properties(self, object_type: ObjectType) -> list[str]:
         return {"accounts": self.mapping.account_properties, "deals": self.mapping.deal_properties,

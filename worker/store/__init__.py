@@ -7,6 +7,8 @@ from worker.store.db import StoreError, make_engine, migrate, session_scope, ups
 from worker.store.models import (
     Account,
     AccountScore,
+    AttributeDeclaration,
+    AttributeHistory,
     Brief,
     CrmField,
     CrmPortal,
@@ -31,6 +33,8 @@ from worker.store.models import (
 __all__ = [
     "Account",
     "AccountScore",
+    "AttributeDeclaration",
+    "AttributeHistory",
     "Brief",
     "CrmField",
     "CrmPortal",

@@ -346,3 +346,32 @@ class CrmPortal(SQLModel, table=True):
     currency: str | None = Field(default=None, max_length=8)
     time_zone: str | None = Field(default=None, max_length=64)
     read_at: datetime | None = _when()
+
+
+class AttributeHistory(SQLModel, table=True):
+    """When an account's current value of a scoring attribute was set, from the CRM's property history.
+
+    Refinement compares it with the close dates of the account's deals: a value set after a deal closed
+    cannot have predicted that deal. ``set_at`` is None when the history showed no current value.
+    """
+
+    __tablename__ = "attribute_history"
+    connection: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(primary_key=True, max_length=64)
+    attribute: str = Field(primary_key=True, max_length=128)
+    set_at: datetime | None = _when()
+    read_at: datetime | None = _when(nullable=False)
+
+
+class AttributeDeclaration(SQLModel, table=True):
+    """A mapping's declaration of when an attribute is known (``known: before_close | after_close``).
+
+    Kept for attributes imported from CSV, whose mapping is not part of the connection's configuration.
+    """
+
+    __tablename__ = "attribute_declaration"
+    connection: str = Field(primary_key=True, max_length=64)
+    attribute: str = Field(primary_key=True, max_length=128)
+    known: str = Field(max_length=16)
+    source: str = Field(max_length=256)
+    declared_at: datetime | None = _when(nullable=False)
