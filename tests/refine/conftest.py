@@ -10,7 +10,7 @@ from worker.refine import Analysis
 
 @pytest.fixture(scope="session")
 def analysis() -> Analysis:
-    """The planted-truth analysis (2,000 closed deals, seed 0, compared with the starter card)."""
+    """The planted-truth analysis (2,000 closed deals, seed 0, compared with the in-force test card)."""
     return planted_analysis()
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from tests.refine.planted import planted_input, starter_card
-from worker.refine import Analysis
+from worker.refine import Analysis, RefineSettings, alignment
+from worker.refine.cohorts import assign_cohorts, build_target
+from worker.refine.outcomes import Outcomes
 
 
-def test_starter_card_alignment_is_computed(analysis: Analysis) -> None:
+def test_starter_card_alignment_is_computed() -> None:
     """The starter card's items are each judged: its noise criterion and its revenue reward are not backed."""
-    current = analysis.alignment_of("current")
-    assert current is not None
+    data, settings = planted_input(), RefineSettings()
+    cohorts = assign_cohorts(data.won, data.health, settings)
+    target, definition = build_target(data.won, cohorts, settings)
     card = starter_card()
+    current = alignment(card, data, Outcomes.build(data, cohorts, target), settings, definition.name, "current")
     assert current.total == len(card.criteria) + len(card.exclusions)
     assert current.rate is not None and current.rate == current.backed / current.total
     verdict = {item.id: item for item in current.items}

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.refine.planted import starter_card
+from tests.refine.planted import in_force_card
 from worker.govern.briefs import referenced_ids
 from worker.refine import Analysis
 from worker.refine.brief import build_view, render_brief, render_brief_fragment
@@ -39,11 +39,11 @@ def vocabulary(analysis: Analysis, accounts: dict[str, str] | None = None,
 @pytest.fixture(scope="module")
 def named(analysis: Analysis) -> dict[str, object]:
     vocab = vocabulary(analysis)
-    kwargs = {"vocabulary": vocab, "current": starter_card(), "current_label": "v1"}
+    kwargs = {"vocabulary": vocab, "current": in_force_card(), "current_label": "v1"}
     return {"vocab": vocab, "html": render_brief(analysis, "v2", "html", **kwargs),  # type: ignore[arg-type]
             "md": render_brief(analysis, "v2", "md", **kwargs),  # type: ignore[arg-type]
             "fragment": str(render_brief_fragment(analysis, "v2", **kwargs)),  # type: ignore[arg-type]
-            "view": build_view(analysis, BriefContext("v2", vocab, starter_card(), "v1"))}
+            "view": build_view(analysis, BriefContext("v2", vocab, in_force_card(), "v1"))}
 
 
 def visible(html: str) -> str:
@@ -58,7 +58,8 @@ def test_first_screen_opens_the_brief_with_its_five_blocks(named: dict[str, obje
     html = str(named["html"])
     head = visible(html[: html.index('id="validation"')])
     assert "Recommended: approve v2. It ranks a deal that became a good customer above one that did not" in head
-    assert re.search(r"\d+% of the time, against \d+% for v1, the version in force", head)
+    compared = r"\d+% of the time, against \d+% for v1 \([+-]\d+ points, 95% CI [+-]\d+ to [+-]\d+\)"
+    assert re.search(compared + ", the version in force", head)
     for block in ("What changes", "Why", "How sure", "Who is affected", "Risks"):
         assert block in head
     assert re.search(r"\d[\d,]* of [\d,]+ accounts change tier .* open pipeline", head)
@@ -129,7 +130,7 @@ def test_crm_data_is_escaped_in_markdown_and_html(analysis: Analysis) -> None:
                          {i: HOSTILE for i in account_ids}, {i: HOSTILE for i in deal_ids}, "hubspot")
     quotes = tuple(replace(q, text=HOSTILE, kind=HOSTILE) for q in analysis.quotes)
     loaded = replace(analysis, quotes=quotes, messages=(HOSTILE,))
-    md = render_brief(loaded, "v2", "md", vocabulary=hostile, current=starter_card(), current_label="v1")
+    md = render_brief(loaded, "v2", "md", vocabulary=hostile, current=in_force_card(), current_label="v1")
     assert "<script" not in md and "\x00" not in md and "\x1b" not in md
     assert not re.search(r"(?<!\\)\]\(javascript", md) and "\n# head" not in md
     assert "`code`" not in md and "**bold**" not in md
@@ -142,5 +143,5 @@ def test_crm_data_is_escaped_in_markdown_and_html(analysis: Analysis) -> None:
             while j < len(lines) and lines[j].startswith("|"):
                 assert lines[j].replace("\\|", "").count(" |") == columns, lines[j]
                 j += 1
-    html = render_brief(loaded, "v2", "html", vocabulary=hostile, current=starter_card(), current_label="v1")
+    html = render_brief(loaded, "v2", "html", vocabulary=hostile, current=in_force_card(), current_label="v1")
     assert "<script" not in html and "&lt;script&gt;" in html and "\x00" not in html

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.refine.planted import starter_card
+from tests.refine.planted import in_force_card
 from tests.refine.test_brief_content import vocabulary
 from tests.web.browser import chromium
 from worker.refine import Analysis
@@ -24,7 +24,7 @@ return Array.from(document.querySelectorAll('table')).filter(function (t) {
 
 @pytest.fixture(scope="module")
 def page(analysis: Analysis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    html = render_brief(analysis, "v2", "html", vocabulary=vocabulary(analysis), current=starter_card(),
+    html = render_brief(analysis, "v2", "html", vocabulary=vocabulary(analysis), current=in_force_card(),
                         current_label="v1")
     path = Path(tmp_path_factory.mktemp("brief")) / "brief.html"
     path.write_text(html, encoding="utf-8")

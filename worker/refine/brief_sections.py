@@ -111,6 +111,7 @@ def validation_section(w: Words) -> Section:
         _metrics_row(w, f"{w.context.label} (proposed)", v.proposed),
         _metrics_row(w, f"{w.context.in_force} (in force)", v.current),
         _metrics_row(w, "plain logistic regression (reference)", v.baseline),
+        _metrics_row(w, "gradient boosting (ceiling)", v.boosting),
     ) if r is not None]
     high, low = s.high_score, s.low_score
     blocks.append(Table(("scores from", "test deals", "ranks a good deal above a bad one (AUC)", "95% range",

@@ -3,13 +3,15 @@
 A candidate passes the screen only when it has at least two groups of the minimum size, its
 association with the target is significant after Benjamini-Hochberg correction over all
 candidates, its fitted bins keep at least two estimable bins, and its effect is large enough
-(information value and rate spread), without being so strong that it suggests leakage.
+(information value and rate spread). Strength alone is not leakage: an attribute is held back as
+post-close only on evidence (see :mod:`worker.refine.leakage`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -17,13 +19,22 @@ import numpy.typing as npt
 
 from worker.refine.binning import Binning, BinningFit, fit_binning
 from worker.refine.dataset import Column
+from worker.refine.leakage import judge, separation_auc
 from worker.refine.outcomes import Outcomes
 from worker.refine.settings import RefineSettings
-from worker.refine.stats import benjamini_hochberg, group_medians, weight_of_evidence, wilson_interval
+from worker.refine.stats import (
+    benjamini_hochberg,
+    greater_proportion_pvalue,
+    group_medians,
+    weight_of_evidence,
+    wilson_interval,
+)
+from worker.refine.timing import AttributeTiming
 
 IntArray = npt.NDArray[np.int64]
 Matcher = Literal["range", "values", "other", "missing"]
 Status = Literal["selected", "under_review"]
+MISSING_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,8 @@ class BinStats:
     """Evidence of one bin. Rates named ``target_*`` refer to the run's target; ``won_*`` to closing.
 
     ``woe`` is zero (the base rate) when the bin holds fewer deals than the minimum bin size:
-    too few deals to estimate, so the scorecard treats them as average.
+    too few deals to estimate, so the scorecard treats them as average. The missing bin is the
+    exception: it never sits above a known bin it does not significantly beat.
     """
 
     index: int
@@ -72,6 +84,7 @@ class Candidate:
     iv: float
     rate_spread: float
     base_rate: float
+    separation: float = 0.5
 
     @property
     def name(self) -> str:
@@ -102,6 +115,7 @@ class Screened:
     q_value: float
     reason: str | None
     rule: str | None = None
+    confirm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,7 @@ class CriterionResult:
     coefficient_z: float | None = None
     max_points: int | None = None
     replication: float | None = None
+    confirm_timing: str | None = None
 
 
 def _rate(k: npt.NDArray[np.float64], n: npt.NDArray[np.float64]) -> list[float | None]:
@@ -164,6 +179,33 @@ def _sample_ids(codes: IntArray, outcomes: Outcomes, rows: IntArray, n_bins: int
     return samples
 
 
+def _missing_woe(
+    woe: npt.NDArray[np.float64],
+    pos: npt.NDArray[np.float64],
+    n: npt.NDArray[np.float64],
+    binning: Binning,
+    min_size: int,
+) -> npt.NDArray[np.float64]:
+    """Unknown is evidence too, but never scores above a known value unless the evidence says so.
+
+    The missing bin keeps its own WoE when it holds at least ``min_size`` deals (neutral otherwise), capped
+    at the lowest known bin whose rate it does not significantly exceed (one-sided Fisher test, 5%).
+    """
+    m = binning.missing_index
+    known = [b for b in range(len(n)) if b != m and n[b] >= min_size]
+    if not known:
+        return woe
+    not_beaten = [
+        woe[b]
+        for b in known
+        if n[m] < min_size or greater_proportion_pvalue(int(pos[m]), int(n[m]), int(pos[b]), int(n[b])) > MISSING_ALPHA
+    ]
+    if not_beaten:
+        woe = woe.copy()
+        woe[m] = min(woe[m], min(not_beaten))
+    return woe
+
+
 def bin_statistics(
     binning: Binning, codes: IntArray, outcomes: Outcomes, rows: IntArray, min_size: int, id_sample: int
 ) -> tuple[BinStats, ...]:
@@ -186,7 +228,7 @@ def bin_statistics(
     pos, won = count(outcomes.target), count(outcomes.won)
     churned, retention_n = count(outcomes.churned), count(outcomes.retention_known)
     problematic, health_n = count(outcomes.problematic), count(outcomes.health_known)
-    woe = np.where(n >= min_size, weight_of_evidence(pos, n - pos), 0.0)
+    woe = _missing_woe(np.where(n >= min_size, weight_of_evidence(pos, n - pos), 0.0), pos, n, binning, min_size)
     total_pos, total_neg = pos.sum(), (n - pos).sum()
     iv_parts = (pos / max(total_pos, 1) - (n - pos) / max(total_neg, 1)) * woe
     low, high = wilson_interval(pos, n)
@@ -242,16 +284,35 @@ def evaluate(
     rates = [b.target_rate for b in bins if b.estimable and b.target_rate is not None]
     spread = max(rates) - min(rates) if len(rates) >= 2 else 0.0
     base = float(outcomes.target[rows].mean()) if len(rows) else 0.0
-    return Candidate(column, source, fit, codes, bins, float(sum(b.iv_part for b in bins)), spread, base)
+    woe = np.array([b.woe for b in bins])
+    separation = separation_auc(woe, codes, outcomes.target[rows])
+    iv = float(sum(b.iv_part for b in bins))
+    return Candidate(column, source, fit, codes, bins, iv, spread, base, separation)
 
 
-def screen(candidates: list[Candidate], settings: RefineSettings) -> list[Screened]:
-    """Correct the candidates' p-values (Benjamini-Hochberg) and give each failing one its reason."""
+def screen(
+    candidates: list[Candidate],
+    settings: RefineSettings,
+    timing: Mapping[str, AttributeTiming] | None = None,
+) -> list[Screened]:
+    """Correct the candidates' p-values (Benjamini-Hochberg) and give each failing one its reason.
+
+    Args:
+        candidates: The fitted candidates.
+        settings: The statistical rules.
+        timing: When each attribute is known (mapping declaration, CRM property history).
+    """
     q_values = benjamini_hochberg([c.fit.test.p_value for c in candidates])
-    return [_screen_one(c, float(q), settings) for c, q in zip(candidates, q_values)]
+    known = timing or {}
+    return [_screen_one(c, float(q), settings, known.get(c.name)) for c, q in zip(candidates, q_values)]
 
 
-def _screen_one(candidate: Candidate, q: float, settings: RefineSettings) -> Screened:
+def _screen_one(
+    candidate: Candidate, q: float, settings: RefineSettings, timing: AttributeTiming | None
+) -> Screened:
+    leakage = judge(candidate.name, candidate.iv, candidate.separation, timing, settings)
+    if leakage.reason is not None:
+        return Screened(candidate, q, leakage.reason, leakage.rule)
     fit = candidate.fit
     if fit.groups_tested < 2:
         filled = sum(b.n for b in candidate.bins if b.matcher != "missing")
@@ -286,14 +347,4 @@ def _screen_one(candidate: Candidate, q: float, settings: RefineSettings) -> Scr
             ),
             "small_effect",
         )
-    if candidate.iv > settings.suspicious_iv:
-        return Screened(
-            candidate,
-            q,
-            (
-                f"suspiciously strong: information value {candidate.iv:.2f} > {settings.suspicious_iv:g}; "
-                "check that this field is known before a deal closes (it may reveal the outcome)"
-            ),
-            "possible_leakage",
-        )
-    return Screened(candidate, q, None)
+    return Screened(candidate, q, None, confirm=leakage.confirm)

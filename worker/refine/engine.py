@@ -32,7 +32,7 @@ from worker.refine.triggers import TriggerResult, find_triggers
 from worker.refine.validation import Validation, validate
 from worker.score.scorecard import Scorecard, Scorer, ScoreResult
 
-Status = Literal["proposed", "no_lift", "stopped", "hypothesis"]
+Status = Literal["proposed", "no_improvement", "no_lift", "stopped", "hypothesis"]
 RARE_VALUE_GAP = 0.1
 MAX_RARE_VALUES = 30
 
@@ -67,8 +67,11 @@ class Analysis:
     """Everything a refinement run found. ``to_json()`` is the stored evidence of a proposed version.
 
     Attributes:
-        status: ``proposed``; ``no_lift`` (nothing reliable to propose); ``stopped`` (readiness failed);
-            ``hypothesis`` (readiness failed and the run was forced: every output is a hypothesis).
+        status: ``proposed``; ``no_improvement`` (a scorecard is proposed, but it does not beat the version in
+            force on the same held-out deals: approving it means accepting that risk); ``no_lift`` (nothing
+            reliable to propose); ``stopped`` (readiness failed); ``hypothesis`` (readiness failed and the run
+            was forced: every output is a hypothesis).
+        risks: What an approver must explicitly accept (stored as the version's ``evidence["risks"]``).
         headline: The run's outcome in one or two sentences.
         proposed: The proposed scorecard, or None.
         criteria: Every candidate criterion with its statistics and verdict.
@@ -102,6 +105,7 @@ class Analysis:
     alignment: tuple[Alignment, ...] = ()
     messages: tuple[str, ...] = field(default_factory=tuple)
     design_effect: float | None = None
+    risks: tuple[str, ...] = ()
 
     @property
     def selected(self) -> tuple[CriterionResult, ...]:
@@ -196,14 +200,15 @@ def _analyse(
         target_name=definition.name,
         evidence=_card_evidence(data, definition, validation, readiness),
         replication=_replication(validation),
+        timing=data.timing,
     )
-    status: Status = "hypothesis" if hypothesis else ("proposed" if validation.lift and fit.card else "no_lift")
-    proposed = fit.card if status == "proposed" or (hypothesis and fit.card) else None
+    status = _status(hypothesis, validation, fit.card is not None)
+    proposed = fit.card if status in ("proposed", "no_improvement") or (hypothesis and fit.card) else None
     reference = proposed or current
     scored = Scorer(reference).score(data.scoring_columns(), n=len(data)) if reference else None
     return Analysis(
         status=status,
-        headline=_headline(status, readiness, validation, proposed),
+        headline=_headline(status, readiness, validation, proposed, current),
         n_deals=len(data),
         target=definition,
         settings=settings,
@@ -226,7 +231,57 @@ def _analyse(
         alignment=_alignments(proposed, current, data, outcomes, settings, definition.name),
         messages=_messages(definition, validation, hypothesis),
         design_effect=fit.design_effect,
+        risks=_risks(status, validation, fit.criteria, proposed, current),
     )
+
+
+def _status(hypothesis: bool, validation: Validation, has_card: bool) -> Status:
+    if hypothesis:
+        return "hypothesis"
+    if not (validation.lift and has_card):
+        return "no_lift"
+    return "no_improvement" if validation.improves is False else "proposed"
+
+
+def _risks(
+    status: Status,
+    validation: Validation,
+    criteria: tuple[CriterionResult, ...],
+    proposed: Scorecard | None,
+    current: Scorecard | None,
+) -> tuple[str, ...]:
+    if proposed is None:
+        return ()
+    found = []
+    if status == "no_improvement":
+        found.append(f"no_improvement: {comparison_words(validation, 'the version in force')}; it does not beat the "
+                     "version in force on the same held-out deals")
+    found += [c.confirm_timing for c in criteria if c.status == "selected" and c.confirm_timing]
+    return tuple(found)
+
+
+def comparison_words(validation: Validation, in_force: str) -> str:
+    """``ranks a won deal above a lost one 76% of the time, against 71% for v1 (+5 points, 95% CI +1 to +9)``."""
+    p = validation.proposed.auc
+    positive, negative = (
+        ("a won deal", "a lost one")
+        if validation.proposed.target == "won"
+        else ("a deal that became a good customer", "one that did not")
+    )
+    text = f"ranks {positive} above {negative} {_pct(p)} of the time"
+    c = validation.comparison
+    if c is None or validation.current is None:
+        return text
+    return (f"{text}, against {_pct(c.second)} for {in_force} ({_points(c.difference)} points, 95% CI "
+            f"{_points(c.low)} to {_points(c.high)})")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{100 * value:.0f}%"
+
+
+def _points(value: float) -> str:
+    return "n/a" if value != value else f"{100 * value:+.0f}"
 
 
 def _replication(validation: Validation) -> dict[str, float]:
@@ -269,6 +324,7 @@ def _card_evidence(
         "window": [readiness.window_start, readiness.window_end],
         "validation": {
             "method": validation.method,
+            "reason": validation.reason,
             "n_test": proposed.n,
             "auc": None if proposed.auc is None else round(proposed.auc, 4),
             "auc_ci95": None if proposed.auc_ci is None else [round(v, 4) for v in proposed.auc_ci],
@@ -277,7 +333,9 @@ def _card_evidence(
     }
 
 
-def _headline(status: Status, readiness: Readiness, validation: Validation, proposed: Scorecard | None) -> str:
+def _headline(
+    status: Status, readiness: Readiness, validation: Validation, proposed: Scorecard | None, current: Scorecard | None
+) -> str:
     if status == "hypothesis":
         reasons = "; ".join(readiness.stop_reasons)
         what = (
@@ -295,7 +353,11 @@ def _headline(status: Status, readiness: Readiness, validation: Validation, prop
         return f"No reliable lift: {why}. No scorecard is proposed, and the statistics below are not an ICP."
     criteria = len(proposed.criteria) if proposed else 0
     exclusions = len(proposed.exclusions) if proposed else 0
-    return f"Proposed: {criteria} criteria and {exclusions} exclusions; {validation.verdict}."
+    compared = comparison_words(validation, "the version in force")
+    if status == "no_improvement":
+        return (f"No improvement over the version in force: the proposal {compared}. Approving it needs "
+                f"--accept-risks. ({criteria} criteria and {exclusions} exclusions.)")
+    return f"Proposed: {criteria} criteria and {exclusions} exclusions; it {compared}; {validation.verdict}."
 
 
 def _messages(definition: TargetDefinition, validation: Validation, hypothesis: bool) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from worker.refine.exclusions import ExclusionResult, find_exclusions
 from worker.refine.fitting import ModelFit, fit_logistic, scale_points
 from worker.refine.outcomes import Outcomes
 from worker.refine.settings import RefineSettings
+from worker.refine.timing import AttributeTiming
 from worker.score.scorecard.model import Scorecard, ScorecardKind
 
 IntArray = npt.NDArray[np.int64]
@@ -49,6 +50,7 @@ def fit_card(
     target_name: str = "good_customer",
     evidence: dict[str, Any] | None = None,
     replication: Mapping[str, float] | None = None,
+    timing: Mapping[str, AttributeTiming] | None = None,
 ) -> CardFit:
     """Screen, model and scale the candidates on ``rows`` and assemble the scorecard.
 
@@ -64,13 +66,15 @@ def fit_card(
         evidence: Card-level evidence to store on the scorecard.
         replication: Share of the validation's training fits that selected each attribute; when given,
             a criterion needs at least ``min_replication`` of them to be proposed.
+        timing: When each attribute is known; held back as post-close only on this evidence or on
+            near-perfect separation (see :mod:`worker.refine.leakage`).
 
     Returns:
         The scorecard (or None) and the verdict on every candidate.
     """
     deff = outcomes.design_effect(rows)
     candidates = [evaluate(c, "account", outcomes, rows, settings, deff) for c in columns]
-    screened = screen(candidates, settings)
+    screened = screen(candidates, settings, timing)
     passing = sorted((s for s in screened if s.reason is None), key=lambda s: -s.candidate.iv)
     reasons: dict[str, tuple[str, str]] = {
         s.candidate.name: (s.reason, s.rule or "") for s in screened if s.reason is not None
@@ -171,6 +175,7 @@ def _result(
         coefficient_z=z,
         max_points=max(points[c.name]) if selected else None,
         replication=None if replication is None else replication.get(c.name, 0.0),
+        confirm_timing=s.confirm,
     )
 
 

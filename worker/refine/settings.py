@@ -103,7 +103,12 @@ class RefineSettings(BaseModel):
             (and, as separate families, exclusions, triggers and segments).
         min_iv: Least information value of a proposed criterion (0.02 is the usual floor of "weak").
         min_rate_diff: Least gap between the best and worst bin's target rate for a proposed criterion.
-        suspicious_iv: Above this information value a criterion is held for review as possible leakage.
+        suspicious_iv: Above this information value a proposed criterion carries a line in the brief asking
+            the approver to confirm it is known before a deal closes (strength alone is not leakage).
+        max_set_after_close_share: A criterion is held back as post-close when the CRM's property history
+            shows its value set after the deal closed for more than this share of the deals checked.
+        separation_auc: A criterion whose bins alone rank the outcome right at least this often is held
+            back as near-perfect separation, unless the mapping declares it ``known: before_close``.
         max_criteria: Most criteria a proposed scorecard carries (strongest by information value).
         min_replication: Share of the validation's training fits (the older deals out-of-time, or the
             k-fold training sets) in which a criterion must also pass the screen to be proposed:
@@ -120,6 +125,8 @@ class RefineSettings(BaseModel):
         holdout_fraction: Share of the newest closed deals held out for the out-of-time test.
         min_holdout_class: Fewest positives and negatives the out-of-time test slice needs; otherwise
             repeated stratified k-fold is used.
+        min_close_days: Fewest distinct close days for an out-of-time test; fewer (or any undated deal)
+            and the validation is repeated k-fold.
         kfold_splits: Folds of the cross-validation fallback.
         kfold_repeats: Repeats of the cross-validation fallback.
         random_seed: Seed of every random choice (folds, bootstrap), so a run is reproducible.
@@ -169,6 +176,8 @@ class RefineSettings(BaseModel):
     min_iv: float = Field(default=0.02, ge=0)
     min_rate_diff: float = Field(default=0.05, ge=0, le=1)
     suspicious_iv: float = Field(default=1.0, gt=0)
+    max_set_after_close_share: float = Field(default=0.2, ge=0, le=1)
+    separation_auc: float = Field(default=0.97, gt=0.5, le=1)
     max_criteria: int = Field(default=10, ge=1)
     min_replication: float = Field(default=0.5, ge=0, le=1)
     min_coefficient_z: float = Field(default=1.96, ge=0)
@@ -186,6 +195,7 @@ class RefineSettings(BaseModel):
     max_exclusions: int = Field(default=5, ge=0)
     holdout_fraction: float = Field(default=0.25, gt=0, lt=1)
     min_holdout_class: int = Field(default=20, ge=1)
+    min_close_days: int = Field(default=20, ge=2)
     kfold_splits: int = Field(default=5, ge=2)
     kfold_repeats: int = Field(default=3, ge=1)
     random_seed: int = 0

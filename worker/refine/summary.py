@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from worker.refine.engine import Analysis
+from worker.refine.engine import Analysis, comparison_words
 from worker.refine.metrics import ScoreMetrics
 from worker.refine.text import md_escape, plain
 from worker.refine.vocabulary import Vocabulary, plural
@@ -93,7 +93,7 @@ def _target_of(analysis: Analysis) -> str:
 
 
 def _not_better(analysis: Analysis) -> bool:
-    if analysis.status == "no_improvement":  # type: ignore[comparison-overlap]
+    if analysis.status == "no_improvement":
         return True
     validation = analysis.validation
     if validation is None or validation.current is None or analysis.proposed is None:
@@ -130,12 +130,12 @@ def _headline(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> str:
         return f"Nothing to approve: the evidence does not rank {pos} above {neg} reliably ({why})."
     current = validation.current
     if verdict == "not_better" and current is not None:
-        return (f"Not better than {ctx.in_force}, the version in force: {ctx.label} ranks {pos} above {neg} "
-                f"{p} of the time, against {_pct(current.auc)} for {ctx.in_force}. Approving it means accepting "
-                "that it is no improvement.")
+        return (f"No improvement over {ctx.in_force}, the version in force: {ctx.label} "
+                f"{comparison_words(validation, ctx.in_force)}. Approving it means accepting that it is no "
+                "improvement (--accept-risks).")
     if current is not None and current.auc is not None:
-        return (f"Recommended: approve {ctx.label}. It ranks {pos} above {neg} {p} of the time, against "
-                f"{_pct(current.auc)} for {ctx.in_force}, the version in force.")
+        return (f"Recommended: approve {ctx.label}. It {comparison_words(validation, ctx.in_force)}, "
+                "the version in force.")
     return (f"Recommended: approve {ctx.label}, the first evidence-based scorecard. It ranks {pos} above {neg} "
             f"{p} of the time on {plural(validation.proposed.n, 'deal')} it never learned from (50% is chance).")
 
@@ -239,6 +239,8 @@ def _confidence(analysis: Analysis, ctx: BriefContext) -> tuple[str, ...]:
         references.append(f"{ctx.in_force} (in force) {_pct(validation.current.auc)}")
     if validation.baseline is not None:
         references.append(f"a plain statistical model on the same data {_pct(validation.baseline.auc)}")
+    if validation.boosting is not None:
+        references.append(f"gradient boosting, the ceiling of what the data hold, {_pct(validation.boosting.auc)}")
     if references:
         lines.append("On the same deals: " + "; ".join(references) + ".")
     won = _won_metrics(analysis)
@@ -270,8 +272,9 @@ def _affected(analysis: Analysis, ctx: BriefContext) -> tuple[str, ...]:
 def _risks(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> tuple[str, ...]:
     validation = analysis.validation
     lines = [f"Stop gate: {r}." for r in analysis.readiness.stop_reasons]
-    if verdict == "not_better":
+    if verdict == "not_better" and analysis.status != "no_improvement":
         lines.append(f"No improvement over {ctx.in_force}: approving needs an explicit acceptance of that risk.")
+    lines += [f"{r[0].upper()}{r[1:]}." for r in analysis.risks]
     if validation is not None and analysis.proposed is not None:
         if validation.n_test < SMALL_TEST:
             lines.append(f"Only {plural(validation.n_test, 'deal')} to test on: the figures above are rough.")

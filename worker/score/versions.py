@@ -74,6 +74,8 @@ class VersionInfo:
             found.append(f"refinement stop gates failed (status {gate}); outputs are hypotheses")
         if gate == "no_lift":
             found.append("refinement found no reliable lift over the base rate")
+        if gate == "no_improvement" and not any(r.startswith("no_improvement") for r in found):
+            found.append("no_improvement: the proposal does not beat the version in force on the same held-out deals")
         if self.kind == "hypothesis" and not self.evidence.get("alignment_checked"):
             found.append("hand-written hypothesis scorecard: its criteria are not backed by evidence")
         return found
