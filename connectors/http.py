@@ -28,6 +28,7 @@ from connectors.errors import (
 T = TypeVar("T")
 
 QUOTA_CODES = frozenset({"DAILY", "REQUEST_LIMIT_EXCEEDED", "API_DAILY_LIMIT"})
+MALFORMED = "MALFORMED_RESPONSE"
 RETRIABLE_STATUSES = frozenset({0, 408, 425, 429, 500, 502, 503, 504})
 SKIPPABLE_STATUSES = frozenset({404, 409, 410})
 
@@ -44,10 +45,17 @@ class Failure:
     record_id: str | None = None
 
 
+def malformed(endpoint: str, problem: str, status: int = 200) -> Failure:
+    """A response that answered but cannot be used as it is (not JSON, an HTML page, a page without its fields)."""
+    return Failure(endpoint=endpoint, status=status, message=f"malformed response: {problem}", code=MALFORMED)
+
+
 def classify(failure: Failure) -> ConnectorError:
     """The typed error for a failed call.
 
     - quota codes (HubSpot 429 ``policyName: DAILY``, Salesforce ``REQUEST_LIMIT_EXCEEDED``) → stop cleanly;
+    - a response that does not parse or lacks what it must carry (:data:`MALFORMED`, any status) → retriable,
+      never an empty last page;
     - connection errors (status 0), 408/425/429 and 5xx → retriable;
     - 401 → authentication; 404/409/410 on a record → skippable; any other 4xx → fatal.
     """
@@ -56,6 +64,8 @@ def classify(failure: Failure) -> ConnectorError:
     endpoint, status = failure.endpoint, failure.status
     if failure.code in QUOTA_CODES:
         return QuotaExhaustedError(text, endpoint=endpoint, status=status)
+    if failure.code == MALFORMED:
+        return RetriableError(text, endpoint=endpoint, status=status)
     if status in RETRIABLE_STATUSES or status >= 500:
         return RetriableError(text, endpoint=endpoint, status=status, retry_after=failure.retry_after)
     if status == 401:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import sys
 import threading
@@ -61,13 +62,15 @@ class Response:
     """What a handler answers: status, a JSON-serialisable body (or None) and extra headers.
 
     `raw` bytes, when given, are sent as they are instead of `body` (with the handler's own
-    Content-Type header), for CSV or XML answers.
+    Content-Type header), for CSV or XML answers. `cut` breaks the connection instead of
+    answering ("drop": close without a status line; "truncate": headers and half the body).
     """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    cut: str | None = None
 
 
 Handler = Callable[[Request], Response]
@@ -212,7 +215,7 @@ class SandboxServer:
             return refused
         fault = self.faults.take(route.name)
         if fault is not None and not fault.after:
-            return self._faulted(fault)
+            return self._fault_response(fault, None)
         breach = None if public else self.limiter.check(route.kind == "search")
         if breach is not None:
             return self.rate_limited_response(breach)
@@ -222,15 +225,19 @@ class SandboxServer:
             return self.error_response(400, "Invalid input JSON on line 1")
         request = Request(method.upper(), path, query, headers, body, params, route.name, raw_body)
         response = self._call(route, request)
-        if fault is not None:
-            return self._faulted(fault)
         self.decorate(route, response, self.limiter.state())
-        return response
+        return response if fault is None else self._fault_response(fault, response)
 
-    def _faulted(self, fault: Fault) -> Response:
+    def _fault_response(self, fault: Fault, acted: Response | None) -> Response:
+        """The answer a fault gives instead of the real one (``acted``: what the CRM did answer)."""
         time.sleep(fault.delay)
+        if fault.cut == "truncate" and acted is not None:
+            payload = acted.raw if acted.raw is not None else json.dumps(acted.body).encode()
+            return Response(acted.status, None, dict(acted.headers), payload, cut="truncate")
+        if fault.raw is not None:
+            return Response(fault.status, None, dict(fault.headers), fault.raw, cut=fault.cut)
         body = fault.body if fault.body is not None else self.error_response(fault.status).body
-        return Response(fault.status, body, dict(fault.headers))
+        return Response(fault.status, body, dict(fault.headers), cut=fault.cut)
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for entry in self._routes:
@@ -321,6 +328,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         response = self.server.app.dispatch(self.command, self.path, dict(self.headers.items()), raw)
+        if response.cut == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if response.raw is not None:
             payload = response.raw
         else:
@@ -331,6 +342,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():
             self.send_header(key, value)
+        if response.cut == "truncate":
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._headers_buffer.append(b"\r\n")
         self._headers_buffer.append(payload)
         self.flush_headers()

@@ -10,17 +10,45 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import urllib3
 from hubspot import HubSpot
 
 from connectors.errors import ConnectorError
-from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify
+from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify, malformed
 from connectors.hubspot.jsonview import JsonView
 
 T = TypeVar("T")
+Check = Callable[[Any], str | None]
+_UNREADABLE = (AttributeError, TypeError, ValueError, KeyError)
+
+
+def page_check(id_field: str = "id", properties: bool = False) -> Check:
+    """A check of a collection page: a ``results`` list whose items carry ``id_field`` (and a
+    ``properties`` object), and a ``paging.next`` that names its ``after`` cursor.
+
+    HubSpot's collection responses always carry ``results`` (required in the CRM v3 OpenAPI
+    schemas, e.g. ``CollectionResponseSimplePublicObjectWithAssociationsForwardPaging``) and every
+    ``NextPage`` its ``after``. The SDK turns a body that is not JSON, or an HTML page answering 200,
+    into a page with no results and no paging, which would read as an empty last page; the check
+    makes it a retriable error instead.
+    """
+    def check(page: Any) -> str | None:
+        results = getattr(page, "results", None)
+        if not isinstance(results, list):
+            return "no results list (a body that is not JSON, an HTML page, or not a page)"
+        for index, item in enumerate(results):
+            if getattr(item, id_field, None) in (None, ""):
+                return f"result {index} has no {id_field.strip('_')}"
+            if properties and not isinstance(getattr(item, "properties", None), Mapping):
+                return f"result {index} has no properties object"
+        following = getattr(getattr(page, "paging", None), "next", None)
+        if following is not None and getattr(following, "after", None) in (None, ""):
+            return "paging.next has no after cursor"
+        return None
+    return check
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -72,8 +100,7 @@ def _decode(endpoint: str, body: bytes, record_id: str | None) -> JsonView:
         decoded = None
     if not isinstance(decoded, dict):
         shown = body[:80].decode("utf-8", "replace").encode("unicode_escape").decode("ascii")
-        raise classify(Failure(endpoint=endpoint, status=0, record_id=record_id,
-                               message=f"the response is not a JSON object: {shown!r}"))
+        raise classify(malformed(endpoint, f"the response is not a JSON object: {shown!r}"))
     return JsonView(decoded)
 
 
@@ -109,30 +136,39 @@ class HubSpotClient:
         return self._apis[path]
 
     def call(self, endpoint: str, fn: Callable[..., T], *args: Any, search: bool = False,
-             record_id: str | None = None, retry: bool = True, **kwargs: Any) -> T:
+             record_id: str | None = None, retry: bool = True, expect: Check | None = None, **kwargs: Any) -> T:
         """Call an SDK method with pacing, a timeout, retries and typed errors.
 
         ``retry=False`` makes one attempt only: for calls that are not idempotent (creating tasks),
-        whose caller looks the records up before sending again.
+        whose caller looks the records up before sending again. With ``expect`` the answer is checked
+        (see :func:`page_check`): a problem, or an answer the SDK could not even read, is a malformed
+        response, retried like a 5xx.
         """
         def attempt() -> T:
             (self._search if search else self._burst).acquire()
             self.calls[endpoint] += 1
             try:
-                return fn(*args, _request_timeout=self.timeout, **kwargs)
+                result = fn(*args, _request_timeout=self.timeout, **kwargs)
             except Exception as exc:  # noqa: BLE001 - translated below; anything else re-raised
                 failure = to_failure(endpoint, exc, record_id)
+                if failure is None and expect is not None and isinstance(exc, _UNREADABLE):
+                    failure = malformed(endpoint, f"the SDK could not read it ({type(exc).__name__})")
                 if failure is None:
                     raise
                 raise classify(failure) from None
+            problem = expect(result) if expect is not None else None
+            if problem is not None:
+                raise classify(malformed(endpoint, problem))
+            return result
         return self._retrier.run(attempt) if retry else attempt()
 
     def call_json(self, endpoint: str, fn: Callable[..., Any], *args: Any, search: bool = False,
-                  record_id: str | None = None, **kwargs: Any) -> JsonView:
+                  record_id: str | None = None, expect: Check | None = None, **kwargs: Any) -> JsonView:
         """Like :meth:`call`, but the body is decoded here into a :class:`JsonView`, not into SDK models.
 
         The SDK still builds the request and raises on an error status; a body that is not a JSON
-        object (an HTML page, a truncated answer) fails like a broken connection and is retried.
+        object (an HTML page, a truncated answer) is a malformed response, retried; so is one that
+        ``expect`` (see :func:`page_check`) finds lacking.
         """
         def attempt() -> JsonView:
             (self._search if search else self._burst).acquire()
@@ -148,7 +184,11 @@ class HubSpotClient:
                 if failure is None:
                     raise
                 raise classify(failure) from None
-            return _decode(endpoint, body, record_id)
+            decoded = _decode(endpoint, body, record_id)
+            problem = expect(decoded) if expect is not None else None
+            if problem is not None:
+                raise classify(malformed(endpoint, problem))
+            return decoded
         return self._retrier.run(attempt)
 
     def close(self) -> None:
@@ -156,4 +196,4 @@ class HubSpotClient:
         self._apis.clear()
 
 
-__all__ = ["ConnectorError", "HubSpotClient", "to_failure"]
+__all__ = ["ConnectorError", "HubSpotClient", "page_check", "to_failure"]

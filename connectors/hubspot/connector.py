@@ -30,7 +30,7 @@ from connectors.base import (
 from connectors.errors import FatalError, RetriableError
 from connectors.http import RetryPolicy
 from connectors.hubspot.access import HubSpotAccess
-from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.client import HubSpotClient, page_check
 from connectors.hubspot.streams import SEARCH_CAP, STREAMS, SearchWindows, list_pages, parse_time
 from connectors.hubspot.tasks import HubSpotTasks
 from connectors.hubspot.vocabulary import field_definitions, portal_details
@@ -105,14 +105,16 @@ class HubSpotConnector(Connector):
             kwargs: dict[str, Any] = {"limit": 100, "archived": False}
             if after:
                 kwargs["after"] = after
-            page = self.client.call(endpoint, api.get_page, **kwargs)
-            for owner in page.results or []:
+            page = self.client.call(endpoint, api.get_page, expect=page_check(), **kwargs)
+            for owner in page.results:
                 properties = {"email": owner.email, "firstName": owner.first_name, "lastName": owner.last_name,
                               "archived": owner.archived, "type": getattr(owner, "type", None)}
                 records.append(RawRecord("owners", str(owner.id), owner.updated_at, properties))
             after = getattr(getattr(page.paging, "next", None), "after", None) if page.paging else None
-            if not after or after in seen:
+            if not after:
                 return records
+            if after in seen:
+                raise FatalError(f"{endpoint}: pagination loop, cursor {after!r} came back")
             seen.add(after)
 
     def _record(self, object_type: str, obj: Any, links: Mapping[str, list[str]]) -> RawRecord:
@@ -142,9 +144,9 @@ class HubSpotConnector(Connector):
     def _stage_outcomes(self) -> dict[tuple[str, str], str]:
         if self._stages is None:
             api = self.client.api("crm.pipelines.pipelines_api")
-            response = self.client.call("GET /crm/v3/pipelines/deals", api.get_all, "deals")
+            response = self.client.call("GET /crm/v3/pipelines/deals", api.get_all, "deals", expect=page_check())
             self._stages = {}
-            for pipeline in response.results or []:
+            for pipeline in response.results:
                 for stage in pipeline.stages or []:
                     metadata = stage.metadata or {}
                     closed = str(metadata.get("isClosed", "false")).lower() == "true"
@@ -161,8 +163,9 @@ class HubSpotConnector(Connector):
             endpoint = f"POST /crm/v4/associations/{from_object}/{target}/batch/read"
             for start in range(0, len(ids), ASSOCIATION_BATCH):
                 body = {"inputs": [{"id": i} for i in ids[start:start + ASSOCIATION_BATCH]]}
-                response = self.client.call_json(endpoint, api.get_page, from_object, target, body)
-                for result in response.results or []:
+                response = self.client.call_json(endpoint, api.get_page, from_object, target, body,
+                                                 expect=page_check("_from"))
+                for result in response.results:
                     source = str(result._from.id)
                     found = [str(t.to_object_id) for t in result.to or []]
                     links.setdefault(source, {})[target] = list(dict.fromkeys(found))
@@ -173,8 +176,9 @@ class HubSpotConnector(Connector):
     def check_fields(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
         """Which owned company properties are missing or read-only."""
         api = self.client.api("crm.properties.core_api")
-        response = self.client.call("GET /crm/v3/properties/companies", api.get_all, "companies")
-        usable = {p.name for p in response.results or []
+        response = self.client.call("GET /crm/v3/properties/companies", api.get_all, "companies",
+                                    expect=page_check("name"))
+        usable = {p.name for p in response.results
                   if not getattr(getattr(p, "modification_metadata", None), "read_only_value", False)}
         missing = tuple(f.name for f in owned if f.name not in usable)
         how = ("Run `icp setup` with a private-app token that has the crm.schemas.companies.write scope, "

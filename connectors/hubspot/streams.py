@@ -17,12 +17,13 @@ from typing import Any
 
 from connectors.base import ObjectType
 from connectors.errors import FatalError
-from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.client import HubSpotClient, page_check
 
 LIST_PAGE = 100
 SEARCH_PAGE = 200
 SEARCH_CAP = 10_000
 ONE_MS = timedelta(milliseconds=1)
+OBJECT_PAGE = page_check("id", properties=True)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def list_pages(client: HubSpotClient, stream: ObjectStream, properties: Sequence
             kwargs["associations"] = list(stream.associations)
         if paginator.after is not None:
             kwargs["after"] = paginator.after
-        page = client.call_json(endpoint, api.get_page, **kwargs)
+        page = client.call_json(endpoint, api.get_page, expect=OBJECT_PAGE, **kwargs)
         paginator.advance(page.paging)
         yield list(page.results or [])
 
@@ -168,7 +169,7 @@ class SearchWindows:
         paginator = AfterPaginator(self.endpoint)
         while True:
             body = _search_body(filters, sort, self.properties, offset)
-            page = self.client.call_json(self.endpoint, self._api.do_search, body, search=True)
+            page = self.client.call_json(self.endpoint, self._api.do_search, body, search=True, expect=OBJECT_PAGE)
             paginator.advance(page.paging)
             results = list(page.results or [])
             offset += len(results)

@@ -20,7 +20,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from connectors.errors import AuthenticationError, QuotaExhaustedError, RetriableError
-from connectors.http import Failure, Retrier, classify
+from connectors.http import Failure, Retrier, classify, malformed
 from connectors.salesforce.auth import login
 from connectors.salesforce.session import TLS_FAILURE, TLS_STATUS, ApiUsage, SalesforceSession
 from connectors.salesforce.settings import SalesforceSettings
@@ -28,6 +28,7 @@ from connectors.salesforce.settings import SalesforceSettings
 __all__ = ["SalesforceClient", "to_failure"]
 
 T = TypeVar("T")
+Check = Callable[[Any], str | None]
 
 
 class _SessionExpired(Exception):
@@ -48,6 +49,8 @@ def to_failure(endpoint: str, exc: Exception, record_id: str | None = None) -> F
         error = _first_error(exc.content)
         return Failure(endpoint=endpoint, status=int(exc.status), message=str(error.get("message") or "")[:300],
                        code=error.get("errorCode"), record_id=record_id)
+    if isinstance(exc, requests.exceptions.JSONDecodeError):
+        return malformed(endpoint, "the body is not JSON (an HTML page or a cut-off document)")
     if isinstance(exc, requests.exceptions.SSLError):
         return Failure(endpoint=endpoint, status=TLS_STATUS, message=TLS_FAILURE)
     if isinstance(exc, requests.RequestException):
@@ -100,10 +103,11 @@ class SalesforceClient:
                 f"under the reserve of {self.settings.daily_reserve:,}")
 
     def call(self, endpoint: str, fn: Callable[[Salesforce], T], record_id: str | None = None,
-             retry: bool = True) -> T:
+             retry: bool = True, expect: Check | None = None) -> T:
         """Run ``fn(sf)`` with the quota guard, retries, a single re-login and typed errors.
 
         ``retry=False`` makes one attempt only (besides a re-login), for calls that are not idempotent.
+        With ``expect`` the answer is checked: a problem it names is a malformed response, retried like a 5xx.
         """
         relogged = False
         while True:
@@ -111,8 +115,8 @@ class SalesforceClient:
             sf = self.sf()
             try:
                 if not retry:
-                    return self._attempt(endpoint, fn, sf, record_id)
-                return self._retrier.run(lambda: self._attempt(endpoint, fn, sf, record_id))
+                    return self._attempt(endpoint, fn, sf, record_id, expect)
+                return self._retrier.run(lambda: self._attempt(endpoint, fn, sf, record_id, expect))
             except _SessionExpired:
                 if relogged or not self.settings.credentials.can_login:
                     raise AuthenticationError(self._expired_message(relogged), endpoint=endpoint,
@@ -127,15 +131,20 @@ class SalesforceClient:
         return ("Salesforce session expired and an existing session id cannot be renewed: set a fresh session id "
                 "or use client_credentials / jwt_bearer")
 
-    def _attempt(self, endpoint: str, fn: Callable[[Salesforce], T], sf: Salesforce, record_id: str | None) -> T:
+    def _attempt(self, endpoint: str, fn: Callable[[Salesforce], T], sf: Salesforce, record_id: str | None,
+                 expect: Check | None) -> T:
         try:
-            return fn(sf)
+            result = fn(sf)
         except SalesforceExpiredSession:
             raise _SessionExpired from None
         except (SalesforceError, requests.RequestException) as exc:
             failure = to_failure(endpoint, exc, record_id)
             assert failure is not None
             raise classify(failure) from None
+        problem = expect(result) if expect is not None else None
+        if problem is not None:
+            raise classify(malformed(endpoint, problem))
+        return result
 
     def close(self) -> None:
         """Close the HTTP session."""

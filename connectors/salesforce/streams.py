@@ -11,6 +11,7 @@ the end (the rest is read by the next run).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from connectors.errors import FatalError
 from connectors.salesforce.client import SalesforceClient
 
 __all__ = ["ObjectStream", "STREAMS", "NextRecordsUrlPaginator", "windows", "window_soql", "query_pages",
-           "parse_time", "to_record", "ACCOUNT_PREFIX", "OPPORTUNITY_PREFIX"]
+           "parse_time", "to_record", "check_query_page", "ACCOUNT_PREFIX", "OPPORTUNITY_PREFIX"]
 
 CURSOR = "SystemModstamp"
 ACCOUNT_PREFIX, OPPORTUNITY_PREFIX = "001", "006"
@@ -94,7 +95,7 @@ class NextRecordsUrlPaginator:
     def advance(self, result: dict[str, Any]) -> None:
         """Take the result of the page just read."""
         self.pages += 1
-        following = None if result.get("done", True) else result.get("nextRecordsUrl")
+        following = None if result["done"] else result["nextRecordsUrl"]
         if not following:
             self.finished = True
             return
@@ -106,21 +107,53 @@ class NextRecordsUrlPaginator:
         self.next_url = str(following)
 
 
+def check_query_page(result: Any, key: str | None = "Id") -> str | None:
+    """What a query page lacks, or None when it is whole.
+
+    A REST query answer is ``{"totalSize": n, "done": bool, "records": [...], "nextRecordsUrl": ...}``
+    with ``nextRecordsUrl`` present while ``done`` is false (REST API Developer Guide, "Execute a
+    SOQL Query"; QueryResult in the SOAP API Developer Guide); each row carries ``key`` when the
+    query selects it. A page without them is not an empty last page but a malformed answer, retried.
+    """
+    if not isinstance(result, dict):
+        return "not a query result object"
+    if not isinstance(result.get("records"), list):
+        return "no records list"
+    if not isinstance(result.get("done"), bool) or not isinstance(result.get("totalSize"), int):
+        return "no done flag or totalSize"
+    if not result["done"] and not isinstance(result.get("nextRecordsUrl"), str):
+        return "done is false but there is no nextRecordsUrl"
+    for index, row in enumerate(result["records"]):
+        if not isinstance(row, dict) or (key is not None and not row.get(key)):
+            return f"record {index} has no {key or 'fields'}"
+    return None
+
+
 def query_pages(client: SalesforceClient, soql: str, include_deleted: bool = False,
                 batch_size: int = 2000) -> Iterator[list[dict[str, Any]]]:
-    """Record pages of a query (queryAll when ``include_deleted``), ``batch_size`` rows at a time."""
+    """Record pages of a query (queryAll when ``include_deleted``), ``batch_size`` rows at a time.
+
+    Every page is checked (:func:`check_query_page`); a malformed one is retried, never taken as the end.
+    """
     endpoint = "GET queryAll" if include_deleted else "GET query"
     headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
     paginator = NextRecordsUrlPaginator(endpoint)
-    result = client.call(endpoint, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
+    selects_id = re.search(r"\bId\b", soql.split(" FROM ", 1)[0]) is not None
+
+    def check(result: Any) -> str | None:
+        return check_query_page(result, "Id" if selects_id else None)
+
+    result = client.call(endpoint, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers),
+                         expect=check)
     while True:
-        yield [{k: v for k, v in r.items() if k != "attributes"} for r in result.get("records", [])]
+        yield [{k: v for k, v in r.items() if k != "attributes"} for r in result["records"]]
         paginator.advance(result)
         if paginator.finished:
             return
         url = str(paginator.next_url)
         result = client.call(f"{endpoint}/{{locator}}",
-                             lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers))
+                             lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers),
+                             expect=check)
 
 
 def _outcome(row: dict[str, Any]) -> str:

@@ -109,7 +109,8 @@ def test_bad_record_is_quarantined_and_the_run_goes_on(ctx: Context, hs: HubSpot
     bad = hs.account_ids()[0]
     hs.server.companies.write(hs.server.companies.row_of(bad), {"founded_year": "nineteen-ninety"})
     summary = run_cycle(ctx, hs.connector)
-    assert summary.status == "ok" and summary.quarantined["accounts"] == 1 and summary.pulled["accounts"] == 250
+    assert summary.status == "partial" and summary.quarantined["accounts"] == 1 and summary.pulled["accounts"] == 250
+    assert "quarantined with their reason: 1 accounts" in (summary.message or "")
     with Session(ctx.engine) as session:
         row = session.execute(select(QuarantineRow).where(QuarantineRow.record_id == bad)).scalar_one()
         assert row.field == "founded_year" and "nineteen-ninety" in row.reason

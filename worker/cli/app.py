@@ -13,7 +13,7 @@ from worker.cli import governance, monitoring, onboarding, operations, refinemen
 from worker.cli.common import EXIT_FAILED, Options, console, context_of, guarded, icp_command, print_json
 from worker.context import Context
 from worker.logs import configure_logging
-from worker.operate.cycle import OK, CycleSummary
+from worker.operate.cycle import FAILED, OK, CycleSummary
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="ICP Worker: keeps your Ideal Customer Profile honest against HubSpot or Salesforce.")
@@ -60,7 +60,7 @@ def setup(ctx: typer.Context) -> None:
 
 def print_summary(summary: CycleSummary) -> None:
     """A readable summary of a cycle."""
-    colour = "green" if summary.status == OK else "red"
+    colour = {OK: "green", FAILED: "red"}.get(summary.status, "yellow")
     console.print(f"run {summary.run_id} [{colour}]{summary.status}[/] in {summary.duration_seconds}s"
                   + (f" - {summary.message}" if summary.message else ""), highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -109,7 +109,7 @@ def run(
         print_summary(summary)
         for line in describe(reports[-1]) if reports else []:
             console.print(line, highlight=False, soft_wrap=True)
-    if summary.status not in (OK, SKIPPED):
+    if summary.status == FAILED:
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -60,12 +60,19 @@ def save_watermark(session: Session, connection: str, object_type: str, mark: Wa
 
 
 def _with_last_flag(pages: Iterable[Page]) -> Iterator[tuple[Page, bool]]:
-    iterator = iter(pages)
-    current = next(iterator, None)
-    while current is not None:
-        following = next(iterator, None)
-        yield current, following is None
-        current = following
+    """Each page with whether it is the last. An ordered page is handed on at once (it checkpoints
+    by itself, so it is stored before the next page is asked for); an unordered one waits for the next."""
+    held: Page | None = None
+    for page in pages:
+        if held is not None:
+            yield held, False
+            held = None
+        if page.ordered:
+            yield page, False
+        else:
+            held = page
+    if held is not None:
+        yield held, True
 
 
 class Sync:

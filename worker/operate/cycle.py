@@ -1,12 +1,21 @@
 """The nightly cycle: sync → score with the approved version → write back what changed.
 
-One call, one run row, one measurement event. A run stops cleanly (keeping every
-saved watermark and snapshot) when the CRM's daily quota is used up, and fails
-with a clear message on fatal errors; either way the run is recorded.
+One call, one run row, one measurement event. Every run ends with one of four statuses:
+
+- ``ok``: everything pulled, scored and written;
+- ``partial``: the run finished but some records failed or were held back (write failures, a
+  write or task cap, a sync that found no account at all); the counts say which;
+- ``stopped``: the CRM's daily quota ran out or the worker was asked to stop; every saved
+  watermark and snapshot is kept and the next run resumes (a clean stop, exit 0);
+- ``failed``: a fatal or persistent error, or a write-back where every write failed.
+
+The counters always say what was done, even when the run stops or fails half-way.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +23,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
@@ -26,11 +38,12 @@ from worker.monitor import measure_store
 from worker.operate.drift_step import check_drift
 from worker.score.scoring import ScoredAccounts, score_store
 from worker.score.versions import VersionInfo
-from worker.store import MeasurementEvent, Run, session_scope
+from worker.store import Account, MeasurementEvent, Run, session_scope
 from worker.writeback.writer import WriteBack
 
 log = get_logger("worker.operate.cycle")
-OK, STOPPED, FAILED = "ok", "stopped", "failed"
+OK, PARTIAL, STOPPED, FAILED = "ok", "partial", "stopped", "failed"
+FINISHED_STATUSES = (OK, PARTIAL, STOPPED, FAILED)
 
 
 def utcnow() -> datetime:
@@ -69,6 +82,8 @@ class CycleSummary:
     phases: dict[str, float] = field(default_factory=dict)
     drift: dict[str, Any] | None = None
     refine: dict[str, Any] | None = None
+    accounts_in_store: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -81,6 +96,8 @@ class _Measured:
 
     version: VersionInfo | None = None
     scored: ScoredAccounts | None = None
+    sync: Sync | None = None
+    writer: WriteBack | None = None
 
 
 def run_cycle(ctx: Context, connector: Connector | None = None,
@@ -90,7 +107,8 @@ def run_cycle(ctx: Context, connector: Connector | None = None,
     started, t0 = clock(), time.perf_counter()
     summary = CycleSummary(run_id=run_id, connection=ctx.name, started_at=started.isoformat())
     with session_scope(ctx.engine) as session:
-        session.add(Run(id=run_id, connection=ctx.name, kind="cycle", status="running", started_at=started))
+        session.add(Run(id=run_id, connection=ctx.name, kind="cycle", status="running", started_at=started,
+                        summary=process_stamp()))
     own_connector = connector is None
     measured = _Measured()
     with bind_run(run_id=run_id, connection=ctx.name):
@@ -98,14 +116,16 @@ def run_cycle(ctx: Context, connector: Connector | None = None,
         try:
             connector = connector or ctx.connector()
             _cycle(ctx, connector, run_id, started, summary, measured)
+            _settle(ctx, summary, measured)
         except QuotaExhaustedError as exc:
             summary.status, summary.message = STOPPED, f"stopped cleanly, state kept: {exc}"
         except (FatalError, ConnectorError) as exc:
             summary.status, summary.message = FAILED, str(exc)
-        except Exception as exc:
+        except BaseException as exc:
             summary.status, summary.message = FAILED, f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            _progress(summary, measured)
             if connector is not None:
                 summary.api_calls = dict(sorted(connector.calls.items()))
                 summary.api_calls_total = sum(connector.calls.values())
@@ -125,8 +145,9 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
     status = connector.check_fields(owned.specs())
     if not status.ok:
         raise FatalError(f"owned CRM fields missing: {', '.join(status.missing)}. {status.how_to_fix}")
+    measured.sync = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id)
     with bind_run(phase="sync"):
-        report = Sync(ctx.engine, ctx.name, connector, ctx.mapping, run_id).run(started)
+        report = measured.sync.run(started)
     summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
     for phase, seconds in report.seconds.items():
         _add_time(summary, phase, seconds)
@@ -141,7 +162,7 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
             ensure_leadership_tasks(tasks, versions, started)
         version = ctx.versions.in_force()
         if version is not None:
-            scored = _score_and_write(ctx, connector, run_id, started, version, tasks, summary)
+            scored = _score_and_write(ctx, connector, run_id, started, version, tasks, summary, measured)
             measured.version, measured.scored = version, scored
             with bind_run(phase="monitor"):
                 summary.drift = check_drift(ctx, tasks, version, scored, started)
@@ -179,7 +200,7 @@ def _no_version_message(proposed: list[VersionInfo]) -> str:
 
 
 def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: datetime, version: VersionInfo,
-                     tasks: ReviewTasks, summary: CycleSummary) -> ScoredAccounts:
+                     tasks: ReviewTasks, summary: CycleSummary, measured: _Measured) -> ScoredAccounts:
     owned = ctx.mapping.owned
     assert owned is not None
     summary.version = version.label
@@ -196,13 +217,57 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
         native = ctx.mapping.native_tier if ctx.config.writeback.mirror_native_tier else None
         writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,
                            native)
+        measured.writer = writer
         written = writer.run(version.scorecard, version.label, started)
     summary.written, summary.unchanged = written.written, written.unchanged
     summary.write_failures, summary.write_capped = len(written.failed), written.capped
     summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept
-    if written.failed:
-        summary.message = f"{len(written.failed)} record(s) failed to write and will be retried next run"
     return scoring.accounts
+
+
+def process_stamp() -> dict[str, Any]:
+    """Who runs a run: host and process id, so a run left ``running`` by a killed process can be told apart."""
+    return {"host": socket.gethostname()[:80], "pid": os.getpid()}
+
+
+def _progress(summary: CycleSummary, measured: _Measured) -> None:
+    """Copy what was done so far into the summary (a stopped or failed run reports it too)."""
+    if measured.sync is not None:
+        summary.pulled = dict(measured.sync.report.pulled)
+        summary.quarantined = dict(measured.sync.report.quarantined)
+    report = getattr(measured.writer, "report", None)
+    if report is not None:
+        summary.written, summary.unchanged = report.written, report.unchanged
+        summary.write_failures, summary.write_capped = len(report.failed), report.capped
+
+
+def _settle(ctx: Context, summary: CycleSummary, measured: _Measured) -> None:
+    """The final status of a run that went to the end: ok, partial (counts say why) or failed."""
+    with Session(ctx.engine) as session:
+        summary.accounts_in_store = int(session.execute(select(func.count()).select_from(Account).where(
+            Account.connection == ctx.name)).scalar_one())
+    if summary.accounts_in_store == 0:
+        summary.warnings.append("the CRM returned no accounts: check the connection's token or user can read "
+                                "companies/accounts, and that the portal or org is the right one")
+    if summary.write_failures and not summary.written:
+        failed = measured.writer.report.failed if measured.writer and measured.writer.report else {}
+        first = next(iter(failed.items()), None)
+        summary.status = FAILED
+        summary.message = (f"every write failed ({summary.write_failures} of {summary.write_failures} record(s))"
+                           + (f", e.g. {first[0]}: {first[1]}" if first else "") + "; they will be retried next run")
+        return
+    held = [f"{summary.write_failures} record(s) failed to write and will be retried next run"] \
+        if summary.write_failures else []
+    held += [f"{summary.write_capped} record(s) held back by the write cap"] if summary.write_capped else []
+    held += [f"{summary.tasks_capped} task(s) held back by the task cap"] if summary.tasks_capped else []
+    quarantined = {k: v for k, v in summary.quarantined.items() if v}
+    if quarantined:
+        held.append("quarantined with their reason: " + ", ".join(f"{v} {k}" for k, v in quarantined.items()))
+    if held or summary.warnings:
+        summary.status = PARTIAL
+        summary.message = "; ".join([*held, *summary.warnings, *([summary.message] if summary.message else [])])
+    for warning in summary.warnings:
+        log.warning("cycle.warning", warning=warning)
 
 
 def _record(ctx: Context, summary: CycleSummary, finished: datetime, measured: _Measured) -> None:
@@ -218,7 +283,8 @@ def _record(ctx: Context, summary: CycleSummary, finished: datetime, measured: _
         run = session.get(Run, summary.run_id)
         if run is not None:
             run.status, run.finished_at = summary.status, finished
-            run.summary, run.error = summary.to_json(), summary.message if summary.status != OK else None
+            run.summary = {**process_stamp(), **summary.to_json()}
+            run.error = summary.message if summary.status != OK else None
             session.add(run)
         session.add(MeasurementEvent(connection=ctx.name, run_id=summary.run_id, at=finished,
                                      version=measured.version.version if measured.version else None,

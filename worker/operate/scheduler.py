@@ -55,8 +55,9 @@ from connectors.base import (
 from connectors.errors import QuotaExhaustedError
 from worker.context import Context
 from worker.logs import bind_run, get_logger
-from worker.operate.cycle import OK, CycleSummary, run_cycle, utcnow
+from worker.operate.cycle import OK, PARTIAL, CycleSummary, run_cycle, utcnow
 from worker.operate.locks import DEFAULT_LEASE, LockHeld, acquire_run_lock
+from worker.operate.runs import close_stale_runs
 from worker.settings import ConfigError, ScheduleOptions, Settings
 from worker.store import Run, make_engine, migrate, session_scope
 
@@ -153,8 +154,9 @@ def run_locked_cycle(ctx: Context, connector: Connector | None = None, stop: thr
     """
     try:
         with acquire_run_lock(ctx.engine, ctx.name, lease=lease) as held:
+            close_stale_runs(ctx.engine, ctx.name, utcnow(), f"worker {held.holder}")
             summary = _stoppable_cycle(ctx, connector, lambda: held.lost.is_set() or bool(stop and stop.is_set()))
-            if after is not None and summary.status == OK:
+            if after is not None and summary.status in (OK, PARTIAL):
                 after(ctx)
             return summary
     except LockHeld as exc:

@@ -110,6 +110,7 @@ class WriteBack:
         self.engine, self.connection, self.connector = engine, connection, connector
         self.owned, self.run_id, self.max_records = owned, run_id, max_records
         self.native_tier = native_tier
+        self.report: WriteReport | None = None
 
     def crm_field(self, key: str) -> str:
         """The CRM field name of an owned value."""
@@ -156,6 +157,7 @@ class WriteBack:
     def run(self, card: Scorecard, label: str, now: datetime) -> WriteReport:
         """Send every change, in chunks; save snapshots of what succeeded as it goes."""
         changes, report = self.pending(card, label)
+        self.report = report
         if report.capped:
             log.warning("writeback.capped", held_back=report.capped, cap=self.max_records)
         ids = sorted(changes)
