@@ -77,19 +77,28 @@ def classify(failure: Failure) -> ConnectorError:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry a retriable call."""
+    """How hard to retry a retriable call.
+
+    A rate-limited call (429) waits at least the server's Retry-After and at least the exponential
+    backoff: a Retry-After shorter than the CRM's real window (HubSpot's burst limit is a rolling
+    10 seconds) must not spend every try inside that window. Rate-limited tries have their own,
+    larger allowance (``max_rate_limited_tries``); every kind shares ``max_total_wait``.
+    """
 
     max_tries: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_total_wait: float = 120.0
+    max_rate_limited_tries: int = 12
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
+    def delay(self, attempt: int, retry_after: float | None, rate_limited: bool = False) -> float:
         """Seconds to wait before ``attempt`` (1-based), preferring the server's Retry-After."""
+        backoff = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+        if rate_limited:
+            return min(max(retry_after or 0.0, backoff), max(self.max_delay, retry_after or 0.0))
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay)
-        backoff = self.base_delay * (2 ** (attempt - 1))
-        return min(backoff, self.max_delay) * (0.5 + random.random() / 2)
+        return backoff * (0.5 + random.random() / 2)
 
 
 class Retrier:
@@ -104,18 +113,22 @@ class Retrier:
     def run(self, call: Callable[[], T]) -> T:
         """Return the call's result or raise its final typed error."""
         waited = 0.0
-        for attempt in range(1, self.policy.max_tries + 1):
+        tries = {False: 0, True: 0}
+        while True:
             try:
                 return call()
             except RetriableError as error:
-                delay = self.policy.delay(attempt, error.retry_after)
-                if attempt == self.policy.max_tries or waited + delay > self.policy.max_total_wait:
+                limited = error.status == 429
+                tries[limited] += 1
+                allowed = self.policy.max_rate_limited_tries if limited else self.policy.max_tries
+                delay = self.policy.delay(tries[limited], error.retry_after, limited)
+                if tries[limited] >= allowed or waited + delay > self.policy.max_total_wait:
                     raise
+                attempt = tries[False] + tries[True]
                 if self._on_retry is not None:
                     self._on_retry(error, attempt, delay)
                 self._sleep(delay)
                 waited += delay
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class RateLimiter:

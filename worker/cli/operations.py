@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from worker.cli.common import EXIT_FAILED, Options, console, guarded, now, print_json, settings_of
-from worker.operate.health import HealthReport, check_health
+from worker.operate.health import MAX_PARTIAL, HealthReport, check_health
 from worker.operate.scheduler import serve
 
 ConnectionOption = Annotated[str | None, typer.Option("--connection", help="Only this configured connection.")]
@@ -40,13 +40,17 @@ def healthcheck(
                                          "26 hours plus the misfire grace for a nightly one).")] = None,
     store_only: Annotated[bool, typer.Option("--store-only", help="Only check that the store answers "
                                                                   "(for liveness probes).")] = False,
+    max_partial: Annotated[float, typer.Option(
+        "--max-partial", min=0.0, max=1.0, help="The share of a partial cycle's records that may fail, be held "
+                                                "back or be quarantined before it is unhealthy.")] = MAX_PARTIAL,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Exit 1 if the store is unreachable, a connection's last run failed, or no cycle ran in the window."""
+    """Exit 1 if the store is unreachable, a connection's last run failed (or was partial beyond --max-partial, or
+    found no account), no cycle ran in the window, or the run lock is held by a worker that is not alive."""
     settings = settings_of(ctx)
     names = _connections(ctx, connection)
     max_age = timedelta(hours=max_age_hours) if max_age_hours is not None else None
-    report = guarded(lambda: check_health(settings, now(), names, max_age, store_only))
+    report = guarded(lambda: check_health(settings, now(), names, max_age, store_only, max_partial))
     print_json(report.to_json()) if json_output else _print_report(report)
     if not report.healthy:
         raise typer.Exit(EXIT_FAILED)

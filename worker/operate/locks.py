@@ -3,9 +3,11 @@
 On PostgreSQL the lock is a session-level advisory lock, taken with
 ``pg_try_advisory_lock`` on a connection held for the whole run; when a worker
 crashes its session ends and the server frees the lock. Elsewhere (SQLite) it is
-the ``run_lock`` row with a lease: taken only when free, expired or already ours,
-renewed by a heartbeat while the run goes on, deleted at the end. A crashed
-worker's row simply expires.
+the ``run_lock`` row with a lease: taken only when free, expired, already ours or
+left by a dead process, renewed by a heartbeat every couple of seconds while the run
+goes on, deleted at the end. A dead holder's row is taken over at once: when its
+process (named in the row as host:pid) is gone from this machine, or when its
+heartbeat is older than the short lease (a few seconds) wherever it ran.
 
 A heartbeat thread also keeps the advisory lock's connection alive. If the lock is
 lost during a run (the lease was taken over, the session died), ``HeldLock.lost``
@@ -35,7 +37,8 @@ from worker.logs import get_logger
 from worker.store import RunLock, StoreError
 
 log = get_logger("worker.operate.locks")
-DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_LEASE = timedelta(seconds=10)
+BEATS_PER_LEASE = 5
 
 
 class LockHeld(RuntimeError):
@@ -65,6 +68,36 @@ def utcnow() -> datetime:
 def default_holder() -> str:
     """This process's name in the lock table: host, pid and a random suffix."""
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_alive(holder: str) -> bool | None:
+    """Whether a lock holder's process is alive: True or False when it ran on this machine, None when unknown.
+
+    Holders are named ``host:pid:suffix`` (:func:`default_holder`); other names are unknown.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:80] or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but was not reaped yet (Linux); it holds nothing any more."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def lock_key(namespace: str, connection: str) -> int:
@@ -139,16 +172,22 @@ class _LeaseLock:
 
     def acquire(self) -> str | None:
         now = self.clock()
+        current = select(col(RunLock.holder)).where(col(RunLock.connection) == self.connection)
         statement = sqlite_insert(RunLock).values(connection=self.connection, holder=self.holder,
                                                   lease_until=now + self.lease)
-        statement = statement.on_conflict_do_update(
-            index_elements=["connection"],
-            set_={"holder": statement.excluded.holder, "lease_until": statement.excluded.lease_until},
-            where=or_(col(RunLock.lease_until) < now, col(RunLock.holder) == self.holder))
-        current = select(col(RunLock.holder)).where(col(RunLock.connection) == self.connection)
         with self.engine.begin() as db:
-            db.execute(statement)
+            before = db.execute(current).scalar_one_or_none()
+            dead = before is not None and before != self.holder and holder_alive(before) is False
+            takeover = [col(RunLock.lease_until) < now, col(RunLock.holder) == self.holder]
+            if dead:
+                takeover.append(col(RunLock.holder) == before)
+            db.execute(statement.on_conflict_do_update(
+                index_elements=["connection"],
+                set_={"holder": statement.excluded.holder, "lease_until": statement.excluded.lease_until},
+                where=or_(*takeover)))
             holder = db.execute(current).scalar_one()
+        if dead and holder == self.holder:
+            log.warning("run_lock.taken_over", connection=self.connection, dead_holder=before)
         return None if holder == self.holder else holder
 
     def _ours(self) -> tuple[Any, ...]:
@@ -168,12 +207,16 @@ class _LeaseLock:
 
 
 def _heartbeat(backend: _Backend, held: HeldLock, interval: float, done: threading.Event) -> None:
+    """Renew every ``interval``; a store error is retried at the next beat, a lock taken by another is lost."""
+    failures = 0
     while not done.wait(interval):
         try:
             kept = backend.renew()
+            failures = 0
         except SQLAlchemyError as exc:
-            kept = False
-            log.error("run_lock.renew_failed", connection=held.connection, error=str(exc))
+            failures += 1
+            kept = failures < BEATS_PER_LEASE
+            log.warning("run_lock.renew_failed", connection=held.connection, error=str(exc).splitlines()[0])
         if not kept:
             held.lost.set()
             log.error("run_lock.lost", connection=held.connection, holder=held.holder)
@@ -190,7 +233,7 @@ def acquire_run_lock(engine: Engine, connection: str, holder: str | None = None,
         engine: The store.
         connection: The CRM connection's name.
         holder: This worker's name in the lock table (default: host, pid and a random suffix).
-        lease: How long a SQLite lease lasts without renewal; the heartbeat renews it every third of it.
+        lease: How long a SQLite lease lasts without renewal; the heartbeat renews it five times per lease.
         clock: The time source for leases.
 
     Raises:
@@ -207,7 +250,7 @@ def acquire_run_lock(engine: Engine, connection: str, holder: str | None = None,
     if other is not None:
         raise LockHeld(connection, other)
     held, done = HeldLock(connection, holder, backend.method), threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(backend, held, lease.total_seconds() / 3, done),
+    beat = threading.Thread(target=_heartbeat, args=(backend, held, lease.total_seconds() / BEATS_PER_LEASE, done),
                             name=f"run-lock-{connection}", daemon=True)
     beat.start()
     log.info("run_lock.acquired", connection=connection, holder=holder, method=backend.method)
@@ -218,3 +261,41 @@ def acquire_run_lock(engine: Engine, connection: str, holder: str | None = None,
         beat.join()
         backend.release()
         log.info("run_lock.released", connection=connection, holder=holder)
+
+
+@dataclass(frozen=True)
+class LockState:
+    """Who holds a connection's run lock, and whether that holder is alive (for ``icp healthcheck``)."""
+
+    held: bool
+    alive: bool = False
+    holder: str | None = None
+    detail: str = ""
+
+
+def lock_state(engine: Engine, connection: str, now: datetime | None = None) -> LockState:
+    """The run lock of ``connection`` as seen from outside: free, held by a live worker, or held by a dead one.
+
+    A PostgreSQL advisory lock dies with its holder's session, so a held one is alive. A SQLite
+    lease row is dead when its process is gone from this machine or its heartbeat has stopped.
+    """
+    if engine.dialect.name == "postgresql":
+        probe = _AdvisoryLock(engine, connection)
+        other = probe.acquire()
+        if other is None:
+            probe.release()
+            return LockState(held=False)
+        return LockState(held=True, alive=True, holder=other)
+    with engine.connect() as db:
+        row = db.execute(select(col(RunLock.holder), col(RunLock.lease_until))
+                         .where(col(RunLock.connection) == connection)).first()
+    if row is None:
+        return LockState(held=False)
+    holder, until = str(row[0]), row[1]
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    late = ((now or utcnow()) - until).total_seconds()
+    if holder_alive(holder) is False:
+        return LockState(True, False, holder, "its process is gone")
+    if late > 0:
+        return LockState(True, False, holder, f"its heartbeat stopped (lease ran out {late:.0f} s ago)")
+    return LockState(True, True, holder)
