@@ -86,7 +86,7 @@ def test_hubspot_broken_search_page_is_retried(hs: HubSpotHarness) -> None:
 def test_hubspot_persistently_broken_page_is_a_named_error(hs: HubSpotHarness) -> None:
     """When the page never comes right, the error says so (retriable, never a silent end)."""
     hs.server.faults.add(LIST, 200, raw=HTML, skip=1, times=20)
-    with pytest.raises(RetriableError, match="malformed response: no results list"):
+    with pytest.raises(RetriableError, match="malformed response: the response is not a JSON object"):
         _pull_ids(hs.connector)
 
 
