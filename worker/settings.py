@@ -148,6 +148,10 @@ class WritebackOptions(_Section):
 
     max_records_per_run: int = Field(default=0, ge=0, description="0 means no cap")
     mirror_native_tier: bool = False
+    override_needs_reason: bool = True
+    """A manual override without a reason is ignored (and the rep told why on the record)."""
+    deal_fields: bool = True
+    """Also write the account's score and tier on its open deals (when the mapping names ``owned_deals``)."""
 
 
 class ScheduleOptions(_Section):

@@ -24,7 +24,7 @@ HOW_TO_FIX = ("Deploy deploy/salesforce (`sf project deploy start --source-dir d
               "`icp setup` as a user with Customize Application. A field that exists but is hidden by field-level "
               "security counts as missing: grant Read and Edit on it in {permission_set}.")
 _METADATA: dict[str, dict[str, Any]] = {
-    "number": {"type": "Number", "precision": 5, "scale": 2},
+    "number": {"type": "Number", "precision": 3, "scale": 0},  # fit scores are whole numbers 0-100
     "string": {"type": "Text", "length": 255},
     "text": {"type": "LongTextArea", "length": 32768, "visibleLines": 5},
     "datetime": {"type": "DateTime"},

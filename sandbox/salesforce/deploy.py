@@ -37,7 +37,8 @@ def _field(path: Path) -> FieldDef:
         raise ValueError(f"{path}: unsupported field type {_text(root, 'type')!r}")
     return FieldDef(_text(root, "fullName"), kind, _text(root, "label"), custom=True,
                     external_id=_text(root, "externalId") == "true", unique=_text(root, "unique") == "true",
-                    length=int(_text(root, "length", "0")), readable_by_user=False, editable_by_user=False)
+                    length=int(_text(root, "length", "0")), readable_by_user=False, editable_by_user=False,
+                    precision=int(_text(root, "precision", "0")), scale=int(_text(root, "scale", "0")))
 
 
 def read_package(source: Path) -> Package:

@@ -75,6 +75,8 @@ class FieldDef:
     picklist_labels: tuple[str, ...] = ()
     readable_by_user: bool = True
     editable_by_user: bool = True
+    precision: int = 0
+    scale: int = 0
 
     def describe(self) -> dict[str, Any]:
         """The field's entry in an sObject describe.
@@ -92,6 +94,7 @@ class FieldDef:
             "updateable": updateable, "createable": updateable, "nillable": self.nillable,
             "externalId": self.external_id, "idLookup": self.external_id or self.name == "Id",
             "caseSensitive": False, "unique": self.unique, "length": self.length,
+            "precision": self.precision, "scale": self.scale,
             "picklistValues": [{"active": True, "defaultValue": False, "label": label, "validFor": None, "value": v}
                                for v, label in zip(self.picklist, self.picklist_labels or self.picklist,
                                                    strict=True)],
@@ -107,7 +110,9 @@ class FieldDef:
         try:
             if self.type in NUMERIC:
                 number = float(value)
-                return int(number) if self.type == "int" else number
+                if self.type == "int" or (self.precision and self.scale == 0):
+                    return int(round(number))
+                return round(number, self.scale) if self.precision else number
             if self.type == "boolean":
                 if isinstance(value, bool):
                     return value

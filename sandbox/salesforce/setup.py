@@ -40,7 +40,8 @@ class SetupEndpoints:
         self.org.add_field(table.name, FieldDef(
             name, kind, str(metadata.get("label") or name), custom=True, external_id=bool(metadata.get("externalId")),
             unique=bool(metadata.get("unique")), length=int(metadata.get("length") or 0),
-            readable_by_user=False, editable_by_user=False))
+            readable_by_user=False, editable_by_user=False, precision=int(metadata.get("precision") or 0),
+            scale=int(metadata.get("scale") or 0)))
         return Response(201, {"id": f"00NSb{len(table.fields):010d}AAA", "success": True, "errors": []})
 
     def on_create(self, table: SObjectTable, record_id: str) -> None:

@@ -95,11 +95,11 @@ def test_missing_owned_fields_fail_the_run_with_how_to_fix(engine: Engine, hs: H
 
 
 def test_setup_is_idempotent(engine: Engine, hs: HubSpotHarness) -> None:
-    """Setup creates the five owned properties once; a second setup creates nothing."""
+    """Setup creates the six owned properties once; a second setup creates nothing."""
     context = make_context(engine)
     assert context.mapping.owned is not None
     specs = context.mapping.owned.specs()
-    assert len(hs.connector.setup_fields(specs)) == 5
+    assert len(hs.connector.setup_fields(specs)) == 6
     assert hs.connector.setup_fields(specs) == []
     assert hs.connector.check_fields(specs).ok
 

@@ -42,10 +42,12 @@ def test_bad_account_is_quarantined_with_field_and_reason() -> None:
     assert result.raw == {"numberofemployees": "lots"}
 
 
-def test_override_outside_range_is_quarantined() -> None:
-    """A manual override must be a score 0-100."""
-    result = Normaliser(MAPPING).account(RawRecord("accounts", "1", None, {"icp_fit_override": "140"}))
-    assert isinstance(result, Quarantined) and result.field == "icp_fit_override"
+def test_override_outside_range_is_ignored_with_its_reason() -> None:
+    """A manual override must be a score 0-100: a bad one is ignored and says why; the account is kept."""
+    for raw, why in (("140", "override 140 is outside 0-100"), ("lots", "icp_fit_override")):
+        result = Normaliser(MAPPING).account(RawRecord("accounts", "1", None, {"icp_fit_override": raw}))
+        assert isinstance(result, AccountRecord) and result.override_score is None
+        assert result.override_issue is not None and why in result.override_issue
 
 
 def test_good_account_keeps_raw_beside_normalised() -> None:

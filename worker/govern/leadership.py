@@ -59,7 +59,11 @@ def leadership_body(config: LeadershipTasks, session: Session, row: ScorecardVer
     ask = (f"Scorecard {label} ({row.name}) is proposed and needs the {role} review." if role
            else f"Scorecard {label} ({row.name}) is proposed and waits for a named approver.")
     summary = read_summary(session, config.connection, label)
-    evidence = summary.text if summary is not None else "\n".join(proposal_lines(dict(row.evidence or {})))
+    facts = dict(row.evidence or {})
+    evidence = summary.text if summary is not None else "\n".join(proposal_lines(facts))
+    impact = facts.get("impact")
+    if summary is not None and isinstance(impact, dict) and impact.get("accounts"):
+        evidence += "\n\n" + impact_line(impact)
     return "\n".join([ask, "", evidence, "",
                       f"Read the proposal and approve or reject it, with a note: {config.proposal_url(row.version)}"])
 

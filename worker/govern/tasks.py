@@ -10,6 +10,7 @@ an account.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,6 +72,7 @@ class ReviewTasks:
         self.policy = policy or SignOffPolicy()
         self.proposal_url = proposal_url or (lambda version: f"icp brief {version}")
         self.report = TaskReport()
+        self._sent: Counter[str] = Counter()
 
     @classmethod
     def of(cls, ctx: Context, connector: Connector, run_id: str) -> ReviewTasks:
@@ -84,8 +86,9 @@ class ReviewTasks:
 
     def dispatch(self) -> None:
         """Send what the outbox holds: pending tasks (owner tasks capped per run), then completions."""
-        caps = {TIER_CHANGE: self.options.tier_change.max_tasks_per_run}
+        caps = {TIER_CHANGE: max(0, self.options.tier_change.max_tasks_per_run - self._sent[TIER_CHANGE])}
         done = Outbox(self.engine, self.connection, self.connector, self.run_id, caps).dispatch()
+        self._sent.update(done.sent)
         self.report.created += done.created
         self.report.existing += done.existing
         self.report.completed += done.completed

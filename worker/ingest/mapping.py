@@ -129,6 +129,8 @@ class OwnedFields(_Section):
     reasons: str
     version: str
     scored_at: str
+    status: str | None = None
+    """Optional: where the worker tells reps why it ignored a manual override (empty when nothing to say)."""
 
     def specs(self) -> list[FieldSpec]:
         """The owned fields with their types, for setup and checks."""
@@ -138,6 +140,8 @@ class OwnedFields(_Section):
             FieldSpec(self.reasons, "ICP fit reasons", "text", "Top positive and negative reasons for the score."),
             FieldSpec(self.version, "ICP scorecard version", "string", "The scorecard version that scored it."),
             FieldSpec(self.scored_at, "ICP scored at", "datetime", "When the current score was computed."),
+            *([FieldSpec(self.status, "ICP fit status", "text", "Why a manual override was ignored, when it was.")]
+              if self.status else []),
         ]
 
 
@@ -334,19 +338,21 @@ class Normaliser:
             return _quarantined(record, _Quarantine(sources.get(exc.field, exc.field), exc.reason))
         return result
 
-    def _override(self, props: Mapping[str, Any]) -> float | None:
+    def _override(self, props: Mapping[str, Any]) -> tuple[float | None, str | None]:
+        """(the override score, None) or (None, why it is ignored): a bad override never costs the account."""
         field = self.mapping.accounts.override.get("score")
         try:
-            return parse_value(props.get(field), "number") if field else None
+            override = parse_value(props.get(field), "number") if field else None
         except BadValue as exc:
-            raise _Quarantine(field or "override", str(exc)) from None
+            return None, f"{field}: {exc}"
+        if override is not None and not 0 <= override <= 100:
+            return None, f"{field}: override {override:g} is outside 0-100"
+        return override, None
 
     def _account(self, record: RawRecord) -> AccountRecord | Quarantined:
         a, props = self.mapping.accounts, record.properties
         try:
-            override = self._override(props)
-            if override is not None and not 0 <= override <= 100:
-                raise _Quarantine(a.override["score"], f"override {override} is outside 0-100")
+            override, override_issue = self._override(props)
             owned = {}
             if self.mapping.owned is not None:
                 o = self.mapping.owned
@@ -359,7 +365,7 @@ class Normaliser:
                 owner_id=_text(props.get(a.owner)) if a.owner else None, modified_at=record.modified_at,
                 attributes=self._fields(record, a.attributes), health=self._fields(record, a.health),
                 override_score=None if override is None else int(round(override)),
-                override_reason=_text(props.get(a.override.get("reason", ""))),
+                override_reason=_text(props.get(a.override.get("reason", ""))), override_issue=override_issue,
                 owned_values=owned, raw=dict(props), deleted=record.deleted)
         except (_Quarantine, BadValue) as exc:
             return _quarantined(record, exc)

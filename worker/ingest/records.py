@@ -42,6 +42,8 @@ class AccountRecord:
     health: dict[str, Any] = field(default_factory=dict)
     override_score: int | None = None
     override_reason: str | None = None
+    override_issue: str | None = None
+    """Why a manual override a person set is ignored (not a number, outside 0-100); the account is kept."""
     owned_values: dict[str, str | None] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False

@@ -185,7 +185,7 @@ def row_of(connection: str, record: AccountRecord | DealRecord | EvidenceNote | 
         return base | {"id": record.id, "name": record.name, "owner_id": record.owner_id,
                        "modified_at": record.modified_at, "attributes": record.attributes, "health": record.health,
                        "override_score": record.override_score, "override_reason": record.override_reason,
-                       "owned_values": record.owned_values, "raw": record.raw, "deleted": record.deleted,
+                       "override_issue": record.override_issue, "owned_values": record.owned_values, "raw": record.raw, "deleted": record.deleted,
                        "synced_at": now}
     if isinstance(record, DealRecord):
         return base | {"id": record.id, "account_id": record.account_id, "owner_id": record.owner_id,

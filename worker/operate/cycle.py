@@ -216,9 +216,10 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
     with bind_run(phase="write"), _timed(summary, "write-back"):
         native = ctx.mapping.native_tier if ctx.config.writeback.mirror_native_tier else None
         writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,
-                           native)
+                           native, ctx.config.writeback.override_needs_reason)
         measured.writer = writer
         written = writer.run(version.scorecard, version.label, started)
+        tasks.dispatch()  # the owner tasks of ignored overrides, recorded with their records' snapshots
     summary.written, summary.unchanged = written.written, written.unchanged
     summary.write_failures, summary.write_capped = len(written.failed), written.capped
     summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept

@@ -27,6 +27,7 @@ from worker.store.models import (
     VersionImpact,
     WebSession,
     WebUser,
+    WrittenDeal,
     WrittenSnapshot,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "VersionImpact",
     "WebSession",
     "WebUser",
+    "WrittenDeal",
     "WrittenSnapshot",
     "make_engine",
     "migrate",

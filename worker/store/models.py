@@ -35,6 +35,7 @@ class Account(SQLModel, table=True):
     health: dict[str, Any] = _json()
     override_score: int | None = None
     override_reason: str | None = Field(default=None, sa_column=Column(Text))
+    override_issue: str | None = Field(default=None, sa_column=Column(Text))
     owned_values: dict[str, Any] = _json()
     raw: dict[str, Any] = _json()
     deleted: bool = False
@@ -189,6 +190,17 @@ class WrittenSnapshot(SQLModel, table=True):
     __tablename__ = "written_snapshot"
     connection: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(primary_key=True, max_length=64)
+    values: dict[str, Any] = _json()
+    written_at: datetime | None = _when()
+    run_id: str | None = Field(default=None, max_length=64)
+
+
+class WrittenDeal(SQLModel, table=True):
+    """The owned values (the account's score and tier) last written successfully to an open deal."""
+
+    __tablename__ = "written_deal"
+    connection: str = Field(primary_key=True, max_length=64)
+    deal_id: str = Field(primary_key=True, max_length=64)
     values: dict[str, Any] = _json()
     written_at: datetime | None = _when()
     run_id: str | None = Field(default=None, max_length=64)

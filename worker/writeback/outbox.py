@@ -17,6 +17,7 @@ be written follows from the committed scores and the last-written snapshot.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,8 @@ class OutboxReport:
     completed: int = 0
     queued: int = 0
     failed: list[str] = field(default_factory=list)
+    sent: Counter[str] = field(default_factory=Counter)
+    """Tasks now in the CRM (created or found), by kind: what per-run caps count."""
 
 
 def task_key(connection: str, *parts: object) -> str:
@@ -141,6 +144,7 @@ class Outbox:
                     session.add(row)
         report.existing += len(outcome.found)
         report.created += len(outcome.ids) - len(outcome.found)
+        report.sent.update(r.kind for r in rows if r.key in outcome.ids)
         self._note_failure(dict(outcome.failed), report)
 
     def _count_attempt(self, keys: list[str]) -> None:

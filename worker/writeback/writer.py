@@ -23,8 +23,9 @@ from worker.ingest.mapping import NativeTier, OwnedFields
 from worker.logs import get_logger
 from worker.score.scorecard import Scorecard
 from worker.store import Account, AccountScore, QuarantineRow, WrittenSnapshot, session_scope, upsert
+from worker.writeback.overrides import override_decision, record_override_task
 
-COMPARED = ("score", "tier", "reasons", "version")
+COMPARED = ("score", "tier", "reasons", "version", "status")
 log = get_logger("worker.writeback.writer")
 
 
@@ -41,18 +42,26 @@ class WriteReport:
     native_tier_kept: int = 0
 
 
-def desired_values(score: AccountScore, account: Any, card: Scorecard, label: str) -> dict[str, str]:
-    """The owned values an account should show; a manual override wins over the computed score."""
+def desired_values(score: AccountScore, account: Any, card: Scorecard, label: str, needs_reason: bool = False,
+                   with_status: bool = False) -> dict[str, str]:
+    """The owned values an account should show; a valid manual override wins over the computed score.
+
+    Scores are whole numbers. ``with_status`` adds the status field: why an override was ignored.
+    """
     reasons = list(score.reasons)
-    value, tier = score.score, score.tier
-    if account.override_score is not None:
-        value = int(account.override_score)
+    value, tier = int(score.score), score.tier
+    override, status = override_decision(account, needs_reason)
+    if override is not None:
+        value = override
         bands = sorted(card.bands, key=lambda b: -b.min)
         tier = next(b.tier for b in bands if value >= b.min)
         why = account.override_reason or "no reason given"
         reasons = [f"manual override {value}: {why}", f"computed {score.score} ({score.tier})", *reasons[:3]]
-    return {"score": str(value), "tier": tier, "reasons": "\n".join(reasons), "version": label,
-            "scored_at": score.scored_at.isoformat().replace("+00:00", "Z") if score.scored_at else ""}
+    desired = {"score": str(value), "tier": tier, "reasons": "\n".join(reasons), "version": label,
+               "scored_at": score.scored_at.isoformat().replace("+00:00", "Z") if score.scored_at else ""}
+    if with_status:
+        desired["status"] = status
+    return desired
 
 
 def changed_fields(desired: Mapping[str, str], snapshot: Mapping[str, Any] | None,
@@ -65,16 +74,17 @@ def changed_fields(desired: Mapping[str, str], snapshot: Mapping[str, Any] | Non
     the record was read after that write (``read_after_write``; before it, empty is just the old value).
     """
     previous = snapshot or {}
-    stale = {k for k in COMPARED if k not in previous or str(previous[k]) != desired[k]}
+    compared = [k for k in COMPARED if k in desired]
+    stale = {k for k in compared if (k not in previous and k != "status") or str(previous.get(k) or "") != desired[k]}
     if read_after_write:
-        stale |= {k for k in COMPARED if k in in_crm and in_crm[k] in (None, "") and previous.get(k) not in (None, "")}
+        stale |= {k for k in compared if k in in_crm and in_crm[k] in (None, "") and previous.get(k) not in (None, "")}
     crm_score = in_crm.get("score")
     if crm_score not in (None, "") and _number(crm_score) != _number(desired["score"]):
         stale.add("score")
     stale |= {k for k in ("tier", "version") if in_crm.get(k) not in (None, "") and str(in_crm[k]) != desired[k]}
     if not stale:
         return {}
-    return {k: desired[k] for k in (*COMPARED, "scored_at") if k in stale or k == "scored_at"}
+    return {k: desired[k] for k in (*compared, "scored_at") if k in stale or k == "scored_at"}
 
 
 def mirror_native_tier(native: NativeTier, desired: dict[str, str], send: dict[str, str],
@@ -106,10 +116,12 @@ class WriteBack:
     """Writes one connection's changed scores to the CRM."""
 
     def __init__(self, engine: Engine, connection: str, connector: Connector, owned: OwnedFields,
-                 run_id: str, max_records: int = 0, native_tier: NativeTier | None = None) -> None:
+                 run_id: str, max_records: int = 0, native_tier: NativeTier | None = None,
+                 needs_reason: bool = False) -> None:
         self.engine, self.connection, self.connector = engine, connection, connector
         self.owned, self.run_id, self.max_records = owned, run_id, max_records
-        self.native_tier = native_tier
+        self.native_tier, self.needs_reason = native_tier, needs_reason
+        self.owners: dict[str, str | None] = {}
         self.report: WriteReport | None = None
 
     def crm_field(self, key: str) -> str:
@@ -126,7 +138,7 @@ class WriteBack:
             scores = session.execute(select(AccountScore).where(AccountScore.connection == self.connection)).scalars()
             accounts = {a.id: a for a in session.execute(select(
                 Account.id, Account.override_score, Account.override_reason, Account.owned_values,
-                Account.synced_at).where(
+                Account.synced_at, Account.override_issue, Account.owner_id).where(
                 Account.connection == self.connection, Account.deleted == False)).all()}  # noqa: E712
             snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(
                 select(WrittenSnapshot).where(WrittenSnapshot.connection == self.connection)).scalars()}
@@ -136,8 +148,9 @@ class WriteBack:
                 if account is None:
                     continue
                 report.candidates += 1
-                report.overrides += account.override_score is not None
-                desired = desired_values(score, account, card, label)
+                report.overrides += override_decision(account, self.needs_reason)[0] is not None
+                desired = desired_values(score, account, card, label, self.needs_reason, bool(self.owned.status))
+                self.owners[score.account_id] = account.owner_id
                 snapshot, written_at = snapshots.get(score.account_id, (None, None))
                 in_crm = account.owned_values or {}
                 fresh = bool(written_at and account.synced_at and account.synced_at > written_at)
@@ -181,6 +194,10 @@ class WriteBack:
         with session_scope(self.engine) as session:
             upsert(session, WrittenSnapshot, [{"connection": self.connection, "account_id": i, "values": chunk[i][0],
                                                "written_at": now, "run_id": self.run_id} for i in succeeded])
+            for i in succeeded:  # an ignored override is answered in the owner's task, with the record
+                if chunk[i][1].get("status"):
+                    record_override_task(session, self.connection, i, self.owners.get(i), chunk[i][1]["status"],
+                                         self.run_id, now)
             for record_id, reason in outcome_failed.items():
                 session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type="writeback",
                                           record_id=record_id, field="owned values", reason=reason,
