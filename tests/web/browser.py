@@ -18,11 +18,11 @@ from pathlib import Path
 
 import uvicorn
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from starlette.types import ASGIApp
 
@@ -79,10 +79,20 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[WebDriver]:
 
 
 def click_and_wait(driver: WebDriver, element: WebElement) -> None:
-    """Click ``element`` and wait until the browser has loaded the next page."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    """Click ``element`` and wait until the browser has loaded the next page.
+
+    The old page is marked with a script variable that only a new document lacks. Waiting for the old
+    ``<html>`` element to go stale instead is unreliable: while the next page is loading, Chromium can answer
+    a question about the old element with an inspector error rather than "stale element".
+    """
+    driver.execute_script("window.__icpOldPage = true;")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(_new_page_loaded)
+
+
+def _new_page_loaded(driver: WebDriver) -> bool:
+    return bool(driver.execute_script(
+        "return window.__icpOldPage === undefined && document.readyState === 'complete';"))
 
 
 def sign_in(driver: WebDriver, email: str, password: str) -> None:
