@@ -8,13 +8,17 @@ classified retriable, honouring Retry-After, with bounded tries and total wait.
 
 from __future__ import annotations
 
+import http.client
 import random
+import socket
+import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from connectors.errors import (
     AuthenticationError,
@@ -157,3 +161,72 @@ class RateLimiter:
                 pause = self.window - (now - self._stamps[0])
             self._sleep(pause)
             waited += pause
+
+
+TLS_STATUS = 495
+"""The status a TLS failure is reported with (nginx's "SSL certificate error"): a fatal 4xx, never retried."""
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it wraps (``reason``, ``args[0]``, ``__cause__``, ``__context__``)."""
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += [getattr(item, "reason", None), item.args[0] if item.args else None, item.__cause__,
+                 item.__context__]
+    return seen
+
+
+def _host(chain: list[BaseException], url: str | None) -> str:
+    for item in chain:
+        pool = getattr(item, "pool", None)
+        if getattr(pool, "host", None):
+            return f"{pool.host}:{pool.port}" if getattr(pool, "port", None) else str(pool.host)
+        request = getattr(item, "request", None)
+        if getattr(request, "url", None):
+            url = url or str(request.url)
+    if url:
+        parts = urlsplit(url)
+        return parts.netloc.rpartition("@")[2] or url
+    return "the CRM"
+
+
+def network_failure(endpoint: str, exc: BaseException, url: str | None = None) -> Failure:
+    """A connection-level failure named by its real cause and host.
+
+    TLS: a certificate that does not verify (expired, wrong host name, unknown CA: the verifier's
+    own words), or a handshake that failed for another reason (a server that does not speak TLS
+    on that port, an old protocol version) is fatal (status :data:`TLS_STATUS`). Refused
+    connections, unknown host names, timeouts and connections closed mid-answer are retriable
+    (status 0), each said as such, with the host.
+    """
+    chain = _chain(exc)
+    host = _host(chain, url)
+    for item in chain:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            why = item.verify_message or item.reason or str(item)
+            return Failure(endpoint, TLS_STATUS, f"TLS certificate verification failed for {host}: {why}; set "
+                                                 "ca_bundle to the CA that signed it (never turn verification off)")
+    for item in chain:
+        if isinstance(item, ssl.SSLError):
+            why = item.reason or item.strerror or str(item)
+            hint = " (is it an http:// server?)" if "WRONG_VERSION_NUMBER" in str(why) else ""
+            return Failure(endpoint, TLS_STATUS, f"TLS handshake with {host} failed: {why}{hint}")
+    kinds: list[tuple[type[BaseException], str]] = [
+        (ConnectionRefusedError, "connection refused"), (socket.gaierror, "host name not found"),
+        (TimeoutError, "timed out"), (ConnectionResetError, "connection reset"),
+        (http.client.IncompleteRead, "the answer was cut off"),
+        (http.client.RemoteDisconnected, "closed the connection without answering")]
+    for kind, said in kinds:
+        if any(isinstance(item, kind) for item in chain):
+            return Failure(endpoint, 0, f"{host}: {said}")
+    names = {type(item).__name__ for item in chain}
+    if names & {"ReadTimeoutError", "ConnectTimeoutError", "ReadTimeout", "ConnectTimeout"}:
+        return Failure(endpoint, 0, f"{host}: timed out")
+    if names & {"ProtocolError", "ChunkedEncodingError"}:
+        return Failure(endpoint, 0, f"{host}: the connection broke mid-answer")
+    return Failure(endpoint, 0, f"{host}: {type(exc).__name__}")

@@ -331,7 +331,8 @@ def load_settings(config_path: Path | None = None, overrides: dict[str, Any] | N
         raise ConfigError(_problems(exc, str(path or "config"))) from None
     _check_files(file, str(path or "config"))
     return Settings(
-        database_url=env.icp_database_url or file.database_url or DEFAULT_DATABASE_URL,
+        database_url=checked_database_url(env.icp_database_url or file.database_url or DEFAULT_DATABASE_URL,
+                                          "ICP_DATABASE_URL" if env.icp_database_url else "database_url"),
         log_format=env.icp_log_format or file.log_format or "auto",
         connections=file.connections,
         config_dir=config_dir,
@@ -339,6 +340,21 @@ def load_settings(config_path: Path | None = None, overrides: dict[str, Any] | N
         public_url=_public_url(env.icp_public_url) or file.public_url,
         web=file.web,
     )
+
+
+def checked_database_url(value: str, source: str = "database_url") -> str:
+    """``value`` when it is a SQLite or PostgreSQL URL; else a ConfigError naming ``source`` (never the password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    example = "sqlite:///icp-worker.db or postgresql://user@host/db"
+    try:
+        backend = make_url(value).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{source}: not a database URL; expected e.g. {example}") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{source}: the {backend!r} database is not supported; expected e.g. {example}")
+    return value
 
 
 def _public_url(value: str | None) -> str | None:

@@ -17,7 +17,7 @@ import urllib3
 from hubspot import HubSpot
 
 from connectors.errors import ConnectorError
-from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify, malformed
+from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify, malformed, network_failure
 from connectors.hubspot.jsonview import JsonView
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ def to_failure(endpoint: str, exc: Exception, record_id: str | None = None) -> F
             record_id=record_id,
         )
     if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
-        return Failure(endpoint=endpoint, status=0, message=type(exc).__name__)
+        return network_failure(endpoint, exc)
     return None
 
 

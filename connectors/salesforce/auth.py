@@ -18,8 +18,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
 from connectors.errors import AuthenticationError, ConnectorError
-from connectors.http import Failure, classify
-from connectors.salesforce.session import TLS_FAILURE, TLS_STATUS
+from connectors.http import Failure, classify, network_failure
 from connectors.salesforce.settings import SalesforceSettings
 
 __all__ = ["Login", "login"]
@@ -59,10 +58,8 @@ def _token(session: requests.Session, settings: SalesforceSettings, data: dict[s
     endpoint = f"POST {TOKEN_PATH}"
     try:
         response = session.post(settings.login_url.rstrip("/") + TOKEN_PATH, data=data, auth=auth)
-    except requests.exceptions.SSLError:
-        raise classify(Failure(endpoint, TLS_STATUS, TLS_FAILURE)) from None
     except requests.RequestException as exc:
-        raise _failed(mode, endpoint, 0, None, type(exc).__name__) from None
+        raise classify(network_failure(endpoint, exc, settings.login_url)) from None
     try:
         parsed = response.json()
     except ValueError:
@@ -71,7 +68,11 @@ def _token(session: requests.Session, settings: SalesforceSettings, data: dict[s
     if response.status_code != 200 or not body.get("access_token") or not body.get("instance_url"):
         raise _failed(mode, endpoint, response.status_code, body.get("error"),
                       str(body.get("error_description") or response.reason or "")[:300])
-    return Login(str(body["access_token"]), str(body["instance_url"]).rstrip("/"))
+    instance = str(body["instance_url"]).rstrip("/")
+    if not instance.lower().startswith("https://"):
+        raise AuthenticationError(f"Salesforce login answered with instance_url {instance!r}, which is not https://; "
+                                  "refusing to send the session over plain http", endpoint=endpoint, status=200)
+    return Login(str(body["access_token"]), instance)
 
 
 def _assertion(settings: SalesforceSettings) -> str:
@@ -98,10 +99,8 @@ def _soap(session: requests.Session, settings: SalesforceSettings) -> Login:
     except SalesforceAuthenticationFailed as exc:
         status = 500 if str(exc.code).isdigit() and int(str(exc.code)) >= 500 else 401
         raise _failed("password", "POST Soap/u/login", status, str(exc.code), exc.auth_message[:300]) from None
-    except requests.exceptions.SSLError:
-        raise classify(Failure("POST Soap/u/login", TLS_STATUS, TLS_FAILURE)) from None
     except requests.RequestException as exc:
-        raise _failed("password", "POST Soap/u/login", 0, None, type(exc).__name__) from None
+        raise classify(network_failure("POST Soap/u/login", exc, settings.login_url)) from None
     return Login(session_id, f"https://{instance}")
 
 

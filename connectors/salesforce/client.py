@@ -20,9 +20,9 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from connectors.errors import AuthenticationError, QuotaExhaustedError, RetriableError
-from connectors.http import Failure, Retrier, classify, malformed
+from connectors.http import Failure, Retrier, classify, malformed, network_failure
 from connectors.salesforce.auth import login
-from connectors.salesforce.session import TLS_FAILURE, TLS_STATUS, ApiUsage, SalesforceSession
+from connectors.salesforce.session import ApiUsage, SalesforceSession
 from connectors.salesforce.settings import SalesforceSettings
 
 __all__ = ["SalesforceClient", "to_failure"]
@@ -51,10 +51,8 @@ def to_failure(endpoint: str, exc: Exception, record_id: str | None = None) -> F
                        code=error.get("errorCode"), record_id=record_id)
     if isinstance(exc, requests.exceptions.JSONDecodeError):
         return malformed(endpoint, "the body is not JSON (an HTML page or a cut-off document)")
-    if isinstance(exc, requests.exceptions.SSLError):
-        return Failure(endpoint=endpoint, status=TLS_STATUS, message=TLS_FAILURE)
     if isinstance(exc, requests.RequestException):
-        return Failure(endpoint=endpoint, status=0, message=type(exc).__name__)
+        return network_failure(endpoint, exc)
     return None
 
 

@@ -100,5 +100,9 @@ class SalesforceSettings:
                 f"Salesforce username-password login uses SOAP login(), which is not available from API v65.0 "
                 f"(api_version is {self.api_version}) and retires in Summer '27; use client_credentials or "
                 "jwt_bearer")
+        for name, url in (("login_url", self.login_url), ("instance_url", self.instance_url)):
+            if url is not None and not url.strip().lower().startswith("https://"):
+                raise FatalError(f"Salesforce {name} must be an https:// URL (credentials and sessions never travel "
+                                 f"over plain http); it is {url!r}")
         if not 200 <= self.query_batch_size <= 2000:
             raise FatalError("query_batch_size must be between 200 and 2000")

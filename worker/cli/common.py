@@ -25,6 +25,8 @@ from worker.settings import ConfigError, Settings, load_settings
 from worker.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_VERSION = 2**31 - 1
+"""The largest version number a store can hold (a 32-bit integer column); larger ones are refused as usage errors."""
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")

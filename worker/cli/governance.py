@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from worker.cli.common import EXIT_USAGE, console, context_of, fail, guarded, now, print_json
+from worker.cli.common import EXIT_USAGE, MAX_VERSION, console, context_of, fail, guarded, now, print_json
 from worker.context import Context
 from worker.govern.approval import approve_version
 from worker.govern.proposals import check_against_evidence, store_proposal
@@ -57,7 +57,8 @@ def versions(ctx: typer.Context,
 
 
 @versions_app.command("show")
-def show(ctx: typer.Context, version: Annotated[int, typer.Argument(help="Version number.")],
+def show(ctx: typer.Context,
+         version: Annotated[int, typer.Argument(help="Version number.", min=1, max=MAX_VERSION)],
          yaml: Annotated[bool, typer.Option("--yaml", help="Print the version's scorecard YAML only.")] = False,
          json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """One version: status, who proposed and decided, sign-offs still needed, risks; or its YAML."""
@@ -89,7 +90,8 @@ def show(ctx: typer.Context, version: Annotated[int, typer.Argument(help="Versio
 
 
 def history(ctx: typer.Context,
-            version: Annotated[int | None, typer.Option(help="Only this version's events.")] = None,
+            version: Annotated[int | None, typer.Option(help="Only this version's events.",
+                                                        min=1, max=MAX_VERSION)] = None,
             json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Every event of every version: proposed, signed, approved, rejected, rolled back, superseded, retired."""
     context = context_of(ctx)
@@ -135,7 +137,7 @@ def _approver(context: Context, by: str) -> Actor:
 
 def approve(
     ctx: typer.Context,
-    version: Annotated[int, typer.Argument(help="Version number.")],
+    version: Annotated[int, typer.Argument(help="Version number.", min=1, max=MAX_VERSION)],
     by: Annotated[str, typer.Option(help="The approver, as named in the config.")],
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
     accept_risks: Annotated[bool, typer.Option("--accept-risks", help="Accept the version's listed risks.")] = False,
@@ -176,7 +178,7 @@ def print_preview(moves: Counter[tuple[str | None, str]]) -> None:
 
 def reject(
     ctx: typer.Context,
-    version: Annotated[int, typer.Argument(help="Version number.")],
+    version: Annotated[int, typer.Argument(help="Version number.", min=1, max=MAX_VERSION)],
     by: Annotated[str, typer.Option(help="The approver, as named in the config.")],
     note: Annotated[str, typer.Option(help="Why it is rejected.")],
 ) -> None:
@@ -189,7 +191,7 @@ def reject(
 
 def rollback(
     ctx: typer.Context,
-    version: Annotated[int, typer.Argument(help="The earlier version to put back in force.")],
+    version: Annotated[int, typer.Argument(help="The earlier version to put back in force.", min=1, max=MAX_VERSION)],
     by: Annotated[str, typer.Option(help="The approver, as named in the config.")],
     note: Annotated[str, typer.Option(help="Why.")],
     accept_risks: Annotated[bool, typer.Option("--accept-risks", help="Accept the version's listed risks.")] = False,

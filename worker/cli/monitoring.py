@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from worker.cli.common import EXIT_USAGE, console, context_of, fail, guarded, print_json
+from worker.cli.outputs import checked_output, write_output
 from worker.context import Context
 from worker.refine.text import percent
 from worker.report import FORMATS, ReportSettings, render_report, status_data
@@ -51,9 +52,9 @@ def report(
     """Write the status over time as a report: close rate by tier, tier mix and PSI charts, runs."""
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", EXIT_USAGE)
+    target = checked_output(output or Path(f"{DEFAULT_OUTPUT}.{fmt}"))
     data = _data(context_of(ctx))
-    target = output or Path(f"{DEFAULT_OUTPUT}.{fmt}")
-    target.write_text(render_report(data, fmt), encoding="utf-8")  # type: ignore[arg-type]
+    write_output(target, render_report(data, fmt))  # type: ignore[arg-type]
     console.print(f"report written to {target}", highlight=False)
 
 

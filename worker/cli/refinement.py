@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from worker.cli.common import EXIT_FAILED, console, context_of, err_console, fail, guarded, now, print_json
+from worker.cli.common import (
+    EXIT_FAILED,
+    MAX_VERSION,
+    console,
+    context_of,
+    err_console,
+    fail,
+    guarded,
+    now,
+    print_json,
+)
+from worker.cli.outputs import checked_input, checked_output, write_output
 from worker.govern.proposals import parse_as_of, read_brief, run_refinement
 from worker.ingest.csv_import import CsvImport, load_csv_mapping
 from worker.refine.readiness import Readiness
@@ -42,11 +53,13 @@ def refine(
 ) -> None:
     """Analyse won, lost, retained and churned accounts; store a proposed version and its brief."""
     reference = guarded(lambda: parse_as_of(as_of, "--as-of"))
+    if output is not None:
+        checked_output(output)
     context = context_of(ctx)
     outcome = guarded(lambda: run_refinement(context, force=force, as_of=reference))
     target = output or Path(f"icp-brief-{outcome.brief_label}.html")
     html = read_brief(context.engine, context.name, outcome.brief_label, "html")
-    target.write_text(html or "", encoding="utf-8")
+    write_output(target, html or "")
     if json_output:
         print_json(outcome.to_json())
     else:
@@ -89,6 +102,8 @@ def brief(
     """The ICP refinement brief of a version, exactly as it was rendered for the approver."""
     if fmt not in ("html", "md"):
         fail("--format must be html or md")
+    if output is not None:
+        checked_output(output)
     context = context_of(ctx)
     label = f"v{version}" if version.isdigit() else version
     text = read_brief(context.engine, context.name, label, fmt)
@@ -97,12 +112,13 @@ def brief(
     if output is None:
         typer.echo(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         console.print(f"wrote {output}")
 
 
-def diff(ctx: typer.Context, old: Annotated[int, typer.Argument(help="Earlier version.")],
-         new: Annotated[int, typer.Argument(help="Later version.")],
+def diff(ctx: typer.Context,
+         old: Annotated[int, typer.Argument(help="Earlier version.", min=1, max=MAX_VERSION)],
+         new: Annotated[int, typer.Argument(help="Later version.", min=1, max=MAX_VERSION)],
          json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """What changed between two versions, criterion by criterion."""
     context = context_of(ctx)
@@ -125,9 +141,13 @@ def score_file_command(
     input_file: Annotated[Path, typer.Argument(help="CSV of accounts to score.")],
     mapping: Annotated[Path, typer.Option(help="CSV mapping file (its accounts section).")],
     output: Annotated[Path, typer.Option(help="CSV to write: id, score, tier, version, reasons.")],
-    version: Annotated[int | None, typer.Option(help="Version to score with (default: the one in force).")] = None,
+    version: Annotated[int | None, typer.Option(help="Version to score with (default: the one in force).",
+                                                min=1, max=MAX_VERSION)] = None,
 ) -> None:
-    """Score accounts from a file against a scorecard version."""
+    """Score accounts from a file against a scorecard version (cells starting = + - @ are made inert)."""
+    checked_input(input_file)
+    checked_input(mapping, "mapping file")
+    checked_output(output)
     context = context_of(ctx)
     columns = guarded(lambda: load_csv_mapping(mapping))
     info = guarded(lambda: context.versions.get(version)) if version else context.versions.in_force()

@@ -9,7 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from worker.ingest.csv_import import CsvMapping, RowParser, RowProblem, _BadField, read_rows
+from worker.private import open_private
 from worker.score.scorecard import Scorecard, Scorer
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting ``= + - @`` (or a tab or carriage return) gets a
+    leading apostrophe, so ``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM(...)`` and a reason like ``+25 ...``
+    are never run as formulas (OWASP, "CSV Injection")."""
+    return f"'{value}" if value.startswith(FORMULA_START) else value
 
 
 @dataclass
@@ -42,10 +53,11 @@ def score_file(input_path: Path, mapping: CsvMapping, card: Scorecard, label: st
             values[name].append(parsed[name])
     result = Scorer(card).score({k: np.array(v, dtype=object) for k, v in values.items()}, n=len(ids))
     reasons = result.reasons()
-    with output.open("w", newline="", encoding="utf-8") as handle:
+    with open_private(output, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "score", "tier", "version", "reasons"])
         for i, account_id in enumerate(ids):
-            writer.writerow([account_id, int(result.scores[i]), result.tiers[i], label, "; ".join(reasons[i])])
+            writer.writerow([spreadsheet_safe(account_id), int(result.scores[i]), spreadsheet_safe(result.tiers[i]),
+                             spreadsheet_safe(label), spreadsheet_safe("; ".join(reasons[i]))])
     report.scored, report.by_tier = len(ids), result.tier_counts()
     return report

@@ -11,8 +11,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session, SQLModel, create_engine
+
+from worker.private import create_private
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_ID = 0x1C9_0001
@@ -26,12 +28,27 @@ class StoreError(RuntimeError):
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout so readers never block the worker."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a new SQLite store file readable by its owner only (SQLite gives its -wal and -shm files the
+    same mode); an existing file is left as it is."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir() and not path.exists():
+        try:
+            create_private(path)
+        except FileExistsError:
+            pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
