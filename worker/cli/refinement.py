@@ -67,7 +67,7 @@ def refine(
         console.print(f"[bold]{analysis.status}[/]: {analysis.headline}", highlight=False)
         left_out = excluded_line(analysis.readiness)
         if left_out:
-            console.print(left_out, highlight=False)
+            console.print(left_out, highlight=False, soft_wrap=True)
         page = context.settings.proposal_url(context.name, outcome.version.version) if outcome.version else ""
         if outcome.version is not None and not outcome.new_version:
             console.print(f"{outcome.version.label} ({outcome.version.status}) already scores exactly like this; "

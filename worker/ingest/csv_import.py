@@ -9,6 +9,7 @@ never stop the rest from importing. See ``config/csv-mapping.example.yaml``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,9 +71,12 @@ _DEFAULT_TYPES: dict[str, FieldType] = {"amount": "number", "created_at": "datet
 
 
 class AccountColumns(_Section):
-    """Account columns (in the accounts file, or in the flat deals file)."""
+    """Account columns (in the accounts file, or in the flat deals file).
 
-    id: Column
+    Without ``id`` each row is an account of its own, keyed by the file and its line.
+    """
+
+    id: Column | None = None
     name: Column | None = None
     owner: Column | None = None
     attributes: dict[str, Column] = {}
@@ -89,10 +93,11 @@ class Outcome(BaseModel):
 
 
 class DealColumns(_Section):
-    """Deal columns."""
+    """Deal columns. Without ``id`` a deal is keyed by the file and its line; without ``account_id`` a flat
+    file's deal belongs to the account on its own row."""
 
-    id: Column
-    account_id: Column
+    id: Column | None = None
+    account_id: Column | None = None
     outcome: Outcome
     owner: Column | None = None
     amount: Column | None = None
@@ -281,11 +286,18 @@ def _admit(record: AccountRecord | DealRecord | EvidenceNote, sources: Mapping[s
         raise _BadField(spec.column if spec is not None else exc.field, exc.reason) from None
 
 
-def account_from_row(row: Mapping[str, str], cols: AccountColumns, parse: RowParser) -> AccountRecord:
-    """A canonical account from a row (raises on a bad field)."""
-    account_id = parse.value(row, cols.id)
+def row_key(file: str, line: int) -> str:
+    """The key of a record in a file whose mapping names no id column: the file's name and the line."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(file).stem).strip("-")[:40] or "row"
+    return f"{stem}-{line}"
+
+
+def account_from_row(row: Mapping[str, str], cols: AccountColumns, parse: RowParser,
+                     key: str | None = None) -> AccountRecord:
+    """A canonical account from a row (raises on a bad field); ``key`` when the mapping names no id column."""
+    account_id = parse.value(row, cols.id) if cols.id is not None else key
     if not account_id:
-        raise _BadField(cols.id.column, "empty account key")
+        raise _BadField(cols.id.column if cols.id else "id", "empty account key")
     record = AccountRecord(id=str(account_id), name=parse.value(row, cols.name),
                            owner_id=parse.value(row, cols.owner), attributes=parse.fields(row, cols.attributes),
                            health=parse.fields(row, cols.health), raw=dict(row))
@@ -293,11 +305,16 @@ def account_from_row(row: Mapping[str, str], cols: AccountColumns, parse: RowPar
     return record
 
 
-def deal_from_row(row: Mapping[str, str], cols: DealColumns, parse: RowParser) -> DealRecord:
-    """A canonical deal from a row (raises on a bad field). A closed deal without a close date is kept."""
-    deal_id, account_id = parse.value(row, cols.id), parse.value(row, cols.account_id)
+def deal_from_row(row: Mapping[str, str], cols: DealColumns, parse: RowParser, key: str | None = None,
+                  account: str | None = None) -> DealRecord:
+    """A canonical deal from a row (raises on a bad field). A closed deal without a close date is kept.
+
+    ``key`` and ``account`` stand in for the deal's id and account when the mapping names no such column.
+    """
+    deal_id = parse.value(row, cols.id) if cols.id is not None else key
+    account_id = parse.value(row, cols.account_id) if cols.account_id is not None else account
     if not deal_id:
-        raise _BadField(cols.id.column, "empty deal key")
+        raise _BadField(cols.id.column if cols.id else "id", "empty deal key")
     raw_outcome = row.get(cols.outcome.column)
     if raw_outcome is None:
         raise _BadField(cols.outcome.column, "column not found in the file")
@@ -405,9 +422,14 @@ class CsvImport:
             raise MappingError("deals: the mapping has no deals section for the deals file")
         if notes_file is not None and self.mapping.notes is None:
             raise MappingError("notes: the mapping has no notes section for the notes file")
+        if accounts_file is not None and deals_file is not None and (
+                self.mapping.accounts.id is None or self.mapping.deals is None or self.mapping.deals.account_id is None):
+            raise MappingError("to join an accounts file to a deals file the mapping must name accounts.id and "
+                               "deals.account_id")
         if accounts_file is not None:
             self._collect(accounts_file, "accounts", (self.mapping.accounts,), lambda r, n: self._once(
-                "accounts", account_from_row(r, self.mapping.accounts, self.parse), accounts, n))
+                "accounts", account_from_row(r, self.mapping.accounts, self.parse, row_key(accounts_file.name, n)),
+                accounts, n))
         if deals_file is not None:
             flat = accounts_file is None
             sections = (self.mapping.deals, self.mapping.accounts if flat else None)
@@ -426,7 +448,7 @@ class CsvImport:
         if record.id in into:
             first = self._lines[(kind, record.id)]
             key = self.mapping.accounts.id if kind == "accounts" else self.mapping.deals.id  # type: ignore[union-attr]
-            raise _BadField(key.column, f"duplicate {kind[:-1]} key {record.id!r}: already on row {first}; "
+            raise _BadField(key.column if key is not None else "id", f"duplicate {kind[:-1]} key {record.id!r}: already on row {first}; "
                                         "the first is kept")
         into[record.id] = record
         self._lines[(kind, record.id)] = line
@@ -434,8 +456,9 @@ class CsvImport:
     def _deal_row(self, row: Mapping[str, str], line: int, accounts: dict[str, AccountRecord],
                   deals: dict[str, DealRecord], flat: bool, file: str) -> None:
         assert self.mapping.deals is not None
-        deal = deal_from_row(row, self.mapping.deals, self.parse)
-        account = account_from_row(row, self.mapping.accounts, self.parse) if flat else None
+        key = row_key(file, line)
+        account = account_from_row(row, self.mapping.accounts, self.parse, key) if flat else None
+        deal = deal_from_row(row, self.mapping.deals, self.parse, key, account.id if account is not None else None)
         self._once("deals", deal, deals, line)
         if account is None:
             return

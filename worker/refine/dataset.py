@@ -102,7 +102,8 @@ class Population:
 
 @dataclass(frozen=True)
 class RefinementInput:
-    """Closed deals in the window, as columns, with their accounts' attributes and health.
+    """Closed deals in the window (and closed deals without a close date), as columns, with their accounts'
+    attributes and health.
 
     Attributes:
         deal_ids: Deal id per row.
@@ -110,7 +111,7 @@ class RefinementInput:
         won: True for closed-won, False for closed-lost.
         amount: Deal amount (NaN when unknown).
         created_at: Deal creation time, POSIX seconds (NaN when unknown).
-        closed_at: Deal close time, POSIX seconds.
+        closed_at: Deal close time, POSIX seconds (NaN when the deal has no close date).
         loss_reason: Normalised loss reason text (None when empty).
         competitor: Normalised competitor (None when empty).
         account_columns: Account attributes per row, by attribute name.
@@ -175,7 +176,8 @@ class RefinementInput:
 
         Args:
             accounts: Every account known (deleted ones are left out of the population).
-            deals: Every deal; open, deleted, undated and out-of-window deals are counted and left out.
+            deals: Every deal; open, deleted and out-of-window deals are counted and left out. Closed deals
+                without a close date are kept: the window cannot place them, and validation then uses k-fold.
             notes: Evidence notes; kept as they are for quotes.
             now: Reference time; the window is the ``window_months`` calendar months before it.
             window_months: Length of the analysis window.
@@ -240,7 +242,7 @@ def _months_before(moment: datetime, months: int) -> datetime:
 def _closed_in_window(
     deals: Sequence[DealRecord], start_s: float, now_s: float
 ) -> tuple[list[DealRecord], dict[str, int]]:
-    excluded = {"open": 0, "deleted": 0, "no close date": 0, "closed before the window": 0, "closed after now": 0}
+    excluded = {"open": 0, "deleted": 0, "closed before the window": 0, "closed after now": 0}
     kept: list[DealRecord] = []
     for deal in deals:
         closed_s = _timestamp(deal.closed_at)
@@ -249,7 +251,7 @@ def _closed_in_window(
         elif deal.outcome not in ("won", "lost"):
             excluded["open"] += 1
         elif math.isnan(closed_s):
-            excluded["no close date"] += 1
+            kept.append(deal)  # undated evidence is analysed (validation then uses k-fold), never dropped
         elif closed_s < start_s:
             excluded["closed before the window"] += 1
         elif closed_s > now_s:

@@ -138,7 +138,7 @@ class Surprise:
     score: int
     tier: str
     amount: float | None
-    closed_on: str
+    closed_on: str | None
     cohort: str | None
     loss_reason: str | None
     reasons: tuple[str, ...]
@@ -178,7 +178,8 @@ def surprises(data: RefinementInput, result: ScoreResult, cohorts: Cohorts, sett
             score=int(scores[row]),
             tier=str(result.tiers[row]),
             amount=None if np.isnan(amount) else float(amount),
-            closed_on=datetime.fromtimestamp(data.closed_at[row], tz=UTC).date().isoformat(),
+            closed_on=None if np.isnan(data.closed_at[row])
+            else datetime.fromtimestamp(data.closed_at[row], tz=UTC).date().isoformat(),
             cohort=cohorts.cohort[row],
             loss_reason=data.loss_reason_raw[row],
             reasons=tuple(reasons[row]),

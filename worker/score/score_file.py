@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from worker.ingest.csv_import import CsvMapping, RowParser, RowProblem, _BadField, read_rows
+from worker.ingest.csv_import import CsvMapping, RowParser, RowProblem, _BadField, read_rows, row_key
 from worker.private import open_private
 from worker.score.scorecard import Scorecard, Scorer
 
@@ -41,9 +41,9 @@ def score_file(input_path: Path, mapping: CsvMapping, card: Scorecard, label: st
     report = ScoreFileReport()
     for number, row in read_rows(input_path, mapping.delimiter, mapping.encoding, report.problems):
         try:
-            key = parse.value(row, cols.id)
+            key = parse.value(row, cols.id) if cols.id is not None else row_key(input_path.name, number)
             if not key:
-                raise _BadField(cols.id.column, "empty account key")
+                raise _BadField(cols.id.column if cols.id else "id", "empty account key")
             parsed = parse.fields(row, cols.attributes)
         except _BadField as exc:
             report.problems.append(RowProblem(input_path.name, number, exc.field, exc.reason))
