@@ -123,6 +123,10 @@ class Retrier:
                 return call()
             except RetriableError as error:
                 limited = error.status == 429
+                if limited and (error.retry_after or 0.0) > self.policy.max_total_wait:
+                    raise QuotaExhaustedError(f"{error}; the CRM asks to wait {error.retry_after:.0f} s, longer than "
+                                              f"{self.policy.max_total_wait:.0f} s: stopping cleanly, the next run "
+                                              "resumes", endpoint=error.endpoint, status=429) from error
                 tries[limited] += 1
                 allowed = self.policy.max_rate_limited_tries if limited else self.policy.max_tries
                 delay = self.policy.delay(tries[limited], error.retry_after, limited)

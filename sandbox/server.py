@@ -118,6 +118,8 @@ class SandboxServer:
         self.limiter = RateLimiter(self.clock)
         self.calls: Counter[str] = Counter()
         self.errors: list[BaseException] = []
+        self.observers: list[Callable[[Request, Response], None]] = []
+        """Called with every request a route handled and its answer (the CRM acted), e.g. to log writes."""
         self.lock = threading.RLock()
         self._requested_port = port
         self._routes: list[Route] = []
@@ -225,6 +227,8 @@ class SandboxServer:
             return self.error_response(400, "Invalid input JSON on line 1")
         request = Request(method.upper(), path, query, headers, body, params, route.name, raw_body)
         response = self._call(route, request)
+        for observe in self.observers:
+            observe(request, response)
         self.decorate(route, response, self.limiter.state())
         return response if fault is None else self._fault_response(fault, response)
 

@@ -1,0 +1,59 @@
+"""``icp selftest``: trials spread over phases, CRMs, stores and fault kinds; a table that shows what it found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from worker.cli import app
+from worker.operate.selftest import PHASES, ROWS, SelftestReport, Trial, TrialResult, plan, run_selftest
+from worker.operate.selftest_crm import HubSpotCrm, SalesforceCrm
+
+runner = CliRunner()
+
+
+def test_the_plan_spreads_trials_over_every_phase_crm_store_and_fault() -> None:
+    trials = plan(28, True, ["hubspot", "salesforce"], ["sqlite", "postgresql"])
+    assert {t.phase for t in trials} == set(PHASES)
+    assert {(t.crm, t.store) for t in trials} == {(c, s) for c in ("hubspot", "salesforce")
+                                                  for s in ("sqlite", "postgresql")}
+    assert len({t.fault for t in trials}) >= 10
+
+
+def test_every_fault_kind_is_armed_by_each_crm() -> None:
+    """The fault kinds the plan names exist for the CRM they are planned on."""
+    for crm_class, crm in ((HubSpotCrm, "hubspot"), (SalesforceCrm, "salesforce")):
+        kinds = {t.fault for t in plan(40, True, [crm], ["sqlite"])}
+        armed = {s.kind for s in crm_class.faults(crm_class.__new__(crm_class))}
+        assert kinds <= armed, kinds - armed
+
+
+def test_a_nonzero_count_is_shown_and_fails() -> None:
+    """The report never hides a problem: any count makes it fail."""
+    trial = Trial(1, "hubspot", "sqlite", "tasks", None, 1)
+    report = SelftestReport([TrialResult(trial, killed=True, recovered=True, duplicate_tasks=2)])
+    assert not report.passed and report.totals()["duplicate tasks"] == 2
+    assert set(report.totals()) == set(ROWS)
+
+
+@pytest.mark.parametrize(("crm", "phase", "fault"), [("hubspot", "write-back", "502 after acting"),
+                                                     ("salesforce", "pull", "HTML 200")])
+def test_a_trial_kills_recovers_and_checks_against_the_sandbox(tmp_path: Path, pg_url: str, crm: str, phase: str,
+                                                               fault: str) -> None:
+    """A real trial: the worker is SIGKILLed in its phase under a fault, recovers, and the checks run."""
+    store = "postgresql" if crm == "salesforce" else "sqlite"
+    report = run_selftest([Trial(1, crm, store, phase, fault, 3)], tmp_path, pg_url, accounts=60)
+    result = report.results[0]
+    assert result.recovered, result.notes
+    assert result.killed, result.notes
+    assert result.records_lost == 0 and result.wrong_final_values == 0
+
+
+def test_the_command_prints_the_table_as_json(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["selftest", "--crash", "1", "--crm", "hubspot", "--accounts", "40", "--json"])
+    document = json.loads(result.stdout)
+    assert set(document["totals"]) == set(ROWS) and document["totals"]["trials"] == 1
+    assert result.exit_code == (0 if document["passed"] else 1)
