@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,7 @@ class SandboxCrm:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.log = WriteLog()
-        server.clock.set(WORLD_NOW + timedelta(hours=1))
-        server.observers.append(self._observe)
+        server.observers.append(self._observe)  # the CRM's clock runs in real time, as the worker's does
 
     def stop(self) -> None:
         """Stop serving."""
