@@ -131,3 +131,17 @@ def test_a_proposal_that_does_not_beat_the_version_in_force_is_no_improvement() 
     assert "against" in again.headline and "95% CI" in again.headline and "--accept-risks" in again.headline
     assert again.risks and again.risks[0].startswith("no_improvement")
     assert again.to_json()["risks"] == list(again.risks)
+
+
+def test_one_binary_criterion_is_not_limited_to_0_or_100() -> None:
+    """A card resting on one yes/no criterion scores around the middle, and its tiers follow the scores."""
+    from worker.refine.worlds import drivers_world
+
+    data = drivers_world(1500, 1).input()
+    columns = {k: v for k, v in data.account_columns.items() if k == "uses_data_warehouse"}
+    analysis = refine(replace(data, account_columns=columns), RefineSettings())
+    card = analysis.proposed
+    assert card is not None and len(card.criteria) == 1
+    scores = sorted({card.base_points + b.points for b in card.criteria[0].bins})
+    assert 30 < scores[0] < 50 < scores[-1] < 70
+    assert any("single dimension" in r for r in analysis.risks)

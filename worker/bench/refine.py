@@ -1,10 +1,12 @@
-"""Benchmark: refinement on 100,000 closed deals of synthetic planted-truth data.
+"""Benchmarks of the refinement: speed on 100,000 closed deals, and the quality battery.
 
-Run with ``python -m worker.bench.refine [n_deals]``; prints the time of each stage.
+Run with ``python -m worker.bench.refine [n_deals]`` (prints the time of each stage), or
+``icp bench refine --quality [--json]`` for the quality battery (see :mod:`worker.bench.refine_quality`).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +46,39 @@ def main(argv: list[str] | None = None) -> int:
     auc = validation.proposed.auc if validation is not None else None
     print(f"deals analysed: {analysis.n_deals:,}; accounts scored for impact: {len(data.population):,}")
     print(f"status: {analysis.status}; criteria: {selected}; held-out AUC: {auc if auc is None else round(auc, 3)}")
+    return 0
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def quality_main(json_output: bool = False, noise_seeds: int = 20) -> int:
+    """Run the quality battery and print one row per world, then the targets; ``--json`` prints JSON only."""
+    from worker.bench.refine_quality import as_json, battery, summary
+
+    results = battery(noise_seeds)
+    if json_output:
+        print(json.dumps(as_json(results), indent=2))
+        return 0
+    header = ("world", "seed", "deals", "status", "design", "card AUC", "LR AUC", "GB AUC", "card>=LR-0.01",
+              "drivers recovered", "noise proposed", "wins 70+", "losses <55", "s")
+    rows = [(r.world, r.seed, r.deals, r.status, r.design, r.card_auc, r.lr_auc, r.gb_auc,
+             {True: "yes", False: "NO", None: "-"}[r.accuracy_ok], f"{len(r.recovered)}/{len(r.drivers)} "
+             f"{_cell(r.recovered)}", _cell(r.noise_proposed), r.wins_70_plus, r.losses_under_55, r.seconds)
+            for r in results]
+    table = [tuple(_cell(c) for c in header)] + [tuple(_cell(c) for c in row) for row in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+    for key, value in summary(results).items():
+        print(f"{key}: {value}")
     return 0
 
 

@@ -90,7 +90,7 @@ def boosting_scores(
             categorical.append(True)
     x = np.column_stack(parts)
     model = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+        max_iter=100, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=20,
         categorical_features=np.array(categorical), early_stopping=False, random_state=seed,
     )
     model.fit(x[train], target[train])

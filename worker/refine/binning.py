@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.refine.dataset import Column
+from worker.refine.permutation import PERMUTATIONS, best_split_test
 from worker.refine.settings import Monotonic, RefineSettings
 from worker.refine.stats import TestResult, g_test, trend_test, two_proportion_pvalue
 from worker.refine.text import number_for, title
@@ -120,6 +121,8 @@ class BinningFit:
     groups_tested: int
     min_size: int
     rare_values: tuple[RareValue, ...]
+    groups: IntArray | None = None
+    n_groups: int = 0
 
 
 def fit_binning(
@@ -171,6 +174,10 @@ def _fit_numeric(
     runs = _merge_small([(i, i + 1) for i in range(len(n))], n, min_size)
     pos_runs, n_runs = _sums(pos, runs), _sums(n, runs)
     test, tested = _numeric_test(pos_runs, n_runs, y[~present], min_size, deff)
+    run_of_prebin = np.repeat(np.arange(len(runs)), [b - a for a, b in runs])
+    groups = np.full(len(x), len(runs), dtype=np.int64)
+    groups[present] = run_of_prebin[index]
+    test = _with_best_split(test, groups, len(runs) + 1, y, True, min_size, deff, settings.random_seed)
     if supervised:
         direction = _direction(monotonic, pos_runs, n_runs)
         final = _supervised_merge(pos_runs / deff, n_runs / deff, settings, direction)
@@ -179,7 +186,7 @@ def _fit_numeric(
     kept = [edges[runs[start][0] - 1] for start, _ in final[1:]]
     integer_valued = bool(np.all(np.mod(x[present], 1) == 0)) if present.any() else False
     binning = Binning(name, "numeric", edges=tuple(float(e) for e in kept), integer_valued=integer_valued)
-    return BinningFit(binning, test, tested, min_size, ())
+    return BinningFit(binning, test, tested, min_size, (), groups, len(runs) + 1)
 
 
 def _fit_categorical(
@@ -204,13 +211,42 @@ def _fit_categorical(
     group_n = [*n[kept], other_n, float(len(missing_y))]
     sizable = np.array(group_n) >= keep_size
     test = g_test(np.array(group_pos)[sizable] / deff, np.array(group_n)[sizable] / deff)
+    group_of_level = np.full(len(levels), len(kept), dtype=np.int64)
+    group_of_level[kept] = np.arange(len(kept))
+    unsupervised = np.where(present, group_of_level[np.maximum(codes, 0)], len(kept) + 1)
+    test = _with_best_split(test, unsupervised, len(kept) + 2, y, False, keep_size, deff, settings.random_seed)
     order = kept[np.argsort(pos[kept] / np.maximum(n[kept], 1), kind="stable")]
     if supervised:
         final = _supervised_merge(pos[order] / deff, n[order] / deff, settings, 0)
     else:
         final = [(i, i + 1) for i in range(len(order))]
     groups = tuple(tuple(levels[i] for i in order[a:b]) for a, b in final)
-    return BinningFit(Binning(name, "categorical", groups=groups), test, int(sizable.sum()), keep_size, rare_values)
+    binning = Binning(name, "categorical", groups=groups)
+    return BinningFit(binning, test, int(sizable.sum()), keep_size, rare_values, unsupervised, len(kept) + 2)
+
+
+def _with_best_split(
+    omnibus: TestResult,
+    groups: IntArray,
+    n_groups: int,
+    y: BoolArray,
+    ordered: bool,
+    min_size: int,
+    deff: float,
+    seed: int,
+) -> TestResult:
+    """The stronger of the group test and the permutation test of the best split, Bonferroni x2."""
+    statistic, p_value = best_split_test(groups, n_groups, y, ordered, min_size, deff, seed)
+    if p_value >= omnibus.p_value:
+        return TestResult(f"{omnibus.test}; best split checked too (Bonferroni x2)", omnibus.statistic, omnibus.df,
+                          min(1.0, 2 * omnibus.p_value))
+    return TestResult(
+        f"best two-way split, permutation test ({PERMUTATIONS} permutations; stronger than {omnibus.test}, "
+        "Bonferroni x2)",
+        statistic,
+        1,
+        min(1.0, 2 * p_value),
+    )
 
 
 def _numeric_test(

@@ -201,8 +201,13 @@ def build_card(
     description: str,
     target: str,
     evidence: dict[str, Any] | None = None,
+    base_points: int = 0,
+    bands: Sequence[tuple[str, int]] | None = None,
 ) -> Scorecard:
-    """Build and validate the scorecard of the selected criteria and exclusions."""
+    """Build and validate the scorecard of the selected criteria and exclusions.
+
+    ``base_points`` go to every account; ``bands`` (tier, lowest score) replace the configured cut points.
+    """
     criteria = [_criterion_document(c, settings, target) for c in selected]
     seen: set[str] = set()
     for document_criterion in criteria:
@@ -214,10 +219,10 @@ def build_card(
         "name": name,
         "kind": kind,
         "description": description,
-        "base_points": 0,
+        "base_points": base_points,
         "criteria": criteria,
         "exclusions": [_exclusion_document(e, settings) for e in exclusions],
-        "bands": [{"tier": b.tier, "min": b.min} for b in settings.bands],
+        "bands": [{"tier": t, "min": m} for t, m in (bands or [(b.tier, b.min) for b in settings.bands])],
         "dimension_weights": dimension_weights(selected, settings),
         "evidence": evidence,
     }

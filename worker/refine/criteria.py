@@ -10,7 +10,7 @@ post-close only on evidence (see :mod:`worker.refine.leakage`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Mapping
 from typing import Literal
 
@@ -23,13 +23,18 @@ from worker.refine.leakage import judge, separation_auc
 from worker.refine.outcomes import Outcomes
 from worker.refine.settings import RefineSettings
 from worker.refine.stats import (
+    TestResult,
     benjamini_hochberg,
+    g_test,
     greater_proportion_pvalue,
     group_medians,
     weight_of_evidence,
     wilson_interval,
 )
 from worker.refine.timing import AttributeTiming
+from worker.score.scorecard import Criterion
+from worker.score.scorecard.model import Condition, normalise_category
+from worker.score.scorecard.scorer import match_bins
 
 IntArray = npt.NDArray[np.int64]
 Matcher = Literal["range", "values", "other", "missing"]
@@ -116,6 +121,7 @@ class Screened:
     reason: str | None
     rule: str | None = None
     confirm: str | None = None
+    conditional: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,6 +275,58 @@ def bin_statistics(
     )
 
 
+def prior_test(
+    prior: Criterion | Condition,
+    column: Column,
+    target: npt.NDArray[np.bool_],
+    rows: IntArray,
+    min_size: int,
+    deff: float,
+) -> TestResult:
+    """Test of association on the bins the version in force already uses for this attribute.
+
+    Those bins were not chosen on these deals, so they are a pre-stated hypothesis: no search to pay for.
+    Unknown and unmatched values form one group; groups under ``min_size`` deals are left out.
+    """
+    codes = match_bins(prior, column.values[rows])
+    codes = np.where(codes < 0, codes.max(initial=0) + 1, codes)
+    y = target[rows].astype(np.float64)
+    n = np.bincount(codes).astype(np.float64)
+    pos = np.bincount(codes, weights=y, minlength=len(n))
+    sizable = n >= min_size
+    return g_test(pos[sizable] / deff, n[sizable] / deff)
+
+
+def prior_binning(prior: Criterion | Condition, column: Column) -> Binning | None:
+    """The version in force's bins on this attribute as a binning (None when they do not fit the column)."""
+    if isinstance(prior, Condition):
+        ranges = [prior.range] if prior.range is not None else []
+        value_sets = [prior.values] if prior.values is not None else []
+    else:
+        ranges = [b.range for b in prior.bins if b.range is not None]
+        value_sets = [b.values for b in prior.bins if b.values is not None]
+    if column.kind == "numeric" and ranges and not value_sets:
+        edges = sorted({float(e) for r in ranges for e in r if e is not None})
+        return Binning(column.name, "numeric", edges=tuple(edges), integer_valued=all(e.is_integer() for e in edges))
+    if column.kind == "categorical" and value_sets and not ranges:
+        groups = tuple(
+            tuple(v for v in (normalise_category(x) for x in values) if v is not None) for values in value_sets
+        )
+        return Binning(column.name, "categorical", groups=tuple(g for g in groups if g))
+    return None
+
+
+def _with_prior(test: TestResult, prior: TestResult) -> TestResult:
+    if prior.p_value >= test.p_value:
+        return test
+    return TestResult(
+        f"the bins of the version in force, {prior.test} (stronger than {test.test}; Bonferroni x2)",
+        prior.statistic,
+        prior.df,
+        min(1.0, 2 * prior.p_value),
+    )
+
+
 def evaluate(
     column: Column,
     source: Literal["account", "deal"],
@@ -276,9 +334,18 @@ def evaluate(
     rows: IntArray,
     settings: RefineSettings,
     deff: float = 1.0,
+    prior: Criterion | Condition | None = None,
 ) -> Candidate:
-    """Fit a candidate's binning on ``rows`` and compute its bin statistics there (tests use ``deff``)."""
+    """Fit a candidate's binning on ``rows`` and compute its bin statistics there (tests use ``deff``).
+
+    With ``prior`` (the version in force's criterion or exclusion on this attribute), the association is
+    also tested on its bins, and the stronger of the two tests counts, doubled (Bonferroni).
+    """
     fit = fit_binning(column, outcomes.target, rows, settings, settings.monotonic.get(column.name), deff=deff)
+    if prior is not None and fit.groups_tested >= 2:
+        stated = prior_test(prior, column, outcomes.target, rows, fit.min_size, deff)
+        binning = prior_binning(prior, column) if stated.p_value < fit.test.p_value else None
+        fit = replace(fit, test=_with_prior(fit.test, stated), binning=binning or fit.binning)
     codes = fit.binning.assign(column)[rows]
     bins = bin_statistics(fit.binning, codes, outcomes, rows, fit.min_size, settings.deal_id_sample)
     rates = [b.target_rate for b in bins if b.estimable and b.target_rate is not None]
@@ -304,10 +371,10 @@ def screen(
     """
     q_values = benjamini_hochberg([c.fit.test.p_value for c in candidates])
     known = timing or {}
-    return [_screen_one(c, float(q), settings, known.get(c.name)) for c, q in zip(candidates, q_values)]
+    return [screen_one(c, float(q), settings, known.get(c.name)) for c, q in zip(candidates, q_values)]
 
 
-def _screen_one(
+def screen_one(
     candidate: Candidate, q: float, settings: RefineSettings, timing: AttributeTiming | None
 ) -> Screened:
     leakage = judge(candidate.name, candidate.iv, candidate.separation, timing, settings)

@@ -201,6 +201,7 @@ def _analyse(
         evidence=_card_evidence(data, definition, validation, readiness),
         replication=_replication(validation),
         timing=data.timing,
+        prior=current,
     )
     status = _status(hypothesis, validation, fit.card is not None)
     proposed = fit.card if status in ("proposed", "no_improvement") or (hypothesis and fit.card) else None
@@ -231,7 +232,7 @@ def _analyse(
         alignment=_alignments(proposed, current, data, outcomes, settings, definition.name),
         messages=_messages(definition, validation, hypothesis),
         design_effect=fit.design_effect,
-        risks=_risks(status, validation, fit.criteria, proposed, current),
+        risks=_risks(status, validation, fit.criteria, proposed, settings),
     )
 
 
@@ -248,7 +249,7 @@ def _risks(
     validation: Validation,
     criteria: tuple[CriterionResult, ...],
     proposed: Scorecard | None,
-    current: Scorecard | None,
+    settings: RefineSettings,
 ) -> tuple[str, ...]:
     if proposed is None:
         return ()
@@ -257,7 +258,27 @@ def _risks(
         found.append(f"no_improvement: {comparison_words(validation, 'the version in force')}; it does not beat the "
                      "version in force on the same held-out deals")
     found += [c.confirm_timing for c in criteria if c.status == "selected" and c.confirm_timing]
+    check = playbook_check(validation, settings)
+    if check is not None:
+        found.append(check)
+    dimensions = {c.dimension for c in criteria if c.status == "selected"}
+    if len(dimensions) == 1:
+        found.append(f"single dimension: every criterion is {dimensions.pop()}; a scorecard resting on one kind of "
+                     "signal is the seed playbook's anti-pattern")
     return tuple(found)
+
+
+def playbook_check(validation: Validation, settings: RefineSettings) -> str | None:
+    """The seeds' validation check on held-out deals, as a risk when it fails (None when it passes)."""
+    m = validation.proposed_won or validation.proposed
+    high, low = m.share_positives_high, m.share_negatives_low
+    if high is None or low is None:
+        return None
+    if high >= settings.check_min_share and low >= settings.check_min_share:
+        return None
+    return (f"validation check failed: on held-out deals {high:.0%} of won deals score {settings.high_score} or "
+            f"more and {low:.0%} of lost deals score under {settings.low_score}; the playbook asks for "
+            f"{settings.check_min_share:.0%}-80% of each, so the scores separate won from lost less than they should")
 
 
 def comparison_words(validation: Validation, in_force: str) -> str:

@@ -6,9 +6,11 @@ criterion adds nothing once the others are in the model (its evidence overlaps t
 dropped and the model refitted, one criterion at a time.
 
 Points: each criterion's contribution ``coefficient x WoE`` is shifted so its worst bin gives
-0, and the contributions are scaled so the best possible total is exactly 100. Each
-criterion's maximum is an integer share of 100 (largest remainders), and its bins are rounded
-within it, so integer points keep the 0-100 range exactly.
+0, and scaled at ``POINTS_PER_LOGIT`` (20 points double the odds, the credit-scorecard "PDO"),
+or less when the criteria together would then exceed 100 points. Each criterion's maximum is an
+integer share of the total (largest remainders), and its bins are rounded within it. Base points
+put a deal whose every criterion sits at the base rate near 50, so a card with one binary
+criterion scores, say, 41 or 67 rather than 0 or 100.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from worker.refine.settings import RefineSettings
 
 NEAR_UNPENALISED_C = 1e6
 MAX_SCORE = 100
+POINTS_PER_LOGIT = 20 / math.log(2)
+NEUTRAL_SCORE = 50
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,13 @@ def _largest_remainder(shares: npt.NDArray[np.float64], total: int) -> npt.NDArr
     return whole
 
 
-def scale_points(candidates: Sequence[Candidate], model: ModelFit) -> tuple[dict[str, list[int]], dict[str, str]]:
-    """Integer points per bin (missing bin last) for every criterion in ``model``.
+def scale_points(
+    candidates: Sequence[Candidate], model: ModelFit
+) -> tuple[dict[str, list[int]], dict[str, str], int]:
+    """Integer points per bin (missing bin last) for every criterion in ``model``, and the base points.
 
     Returns:
-        Points per attribute, and the criteria that would get no points at all (to be dropped).
+        Points per attribute, the criteria that would get no points at all (to be dropped), and the base.
     """
     by_name = {c.name: c for c in candidates}
     shifted: dict[str, npt.NDArray[np.float64]] = {}
@@ -109,8 +115,11 @@ def scale_points(candidates: Sequence[Candidate], model: ModelFit) -> tuple[dict
         shifted[name] = contribution - contribution.min()
     ranges = np.array([s.max() for s in shifted.values()])
     if not len(ranges) or ranges.sum() <= 0:
-        return {}, {name: "contributes no points" for name in shifted}
-    maxima = _largest_remainder(ranges, MAX_SCORE)
+        return {}, {name: "contributes no points" for name in shifted}, 0
+    total = int(min(MAX_SCORE, max(len(ranges), round(POINTS_PER_LOGIT * ranges.sum()))))
+    maxima = _largest_remainder(ranges, total)
+    lowest = sum(float((c * by_name[name].woe).min()) for name, c in zip(model.attributes, model.coefficients))
+    base = int(min(max(round(NEUTRAL_SCORE + total / ranges.sum() * lowest), 0), MAX_SCORE - total))
     points: dict[str, list[int]] = {}
     too_small: dict[str, str] = {}
     for (name, values), top, spread in zip(shifted.items(), maxima, ranges):
@@ -118,4 +127,4 @@ def scale_points(candidates: Sequence[Candidate], model: ModelFit) -> tuple[dict
             too_small[name] = "its contribution rounds to less than one point out of 100"
             continue
         points[name] = [int(min(top, math.floor(v / spread * top + 0.5))) for v in values]
-    return points, too_small
+    return points, too_small, base

@@ -15,14 +15,16 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.refine.card import build_card, dimension_of
-from worker.refine.criteria import Candidate, CriterionResult, Screened, evaluate, screen
+from worker.refine.criteria import Candidate, CriterionResult, Screened, evaluate, screen, screen_one
 from worker.refine.dataset import Column
 from worker.refine.exclusions import ExclusionResult, find_exclusions
 from worker.refine.fitting import ModelFit, fit_logistic, scale_points
 from worker.refine.outcomes import Outcomes
 from worker.refine.settings import RefineSettings
+from worker.refine.stepwise import forward_steps
+from worker.refine.tiers import data_bands
 from worker.refine.timing import AttributeTiming
-from worker.score.scorecard.model import Scorecard, ScorecardKind
+from worker.score.scorecard.model import Condition, Criterion, Scorecard, ScorecardKind
 
 IntArray = npt.NDArray[np.int64]
 
@@ -51,6 +53,7 @@ def fit_card(
     evidence: dict[str, Any] | None = None,
     replication: Mapping[str, float] | None = None,
     timing: Mapping[str, AttributeTiming] | None = None,
+    prior: Scorecard | None = None,
 ) -> CardFit:
     """Screen, model and scale the candidates on ``rows`` and assemble the scorecard.
 
@@ -68,13 +71,15 @@ def fit_card(
             a criterion needs at least ``min_replication`` of them to be proposed.
         timing: When each attribute is known; held back as post-close only on this evidence or on
             near-perfect separation (see :mod:`worker.refine.leakage`).
+        prior: The version in force; its bins are tested as pre-stated hypotheses on their attributes.
 
     Returns:
         The scorecard (or None) and the verdict on every candidate.
     """
     deff = outcomes.design_effect(rows)
-    candidates = [evaluate(c, "account", outcomes, rows, settings, deff) for c in columns]
-    screened = screen(candidates, settings, timing)
+    priors = _priors(prior)
+    candidates = [evaluate(c, "account", outcomes, rows, settings, deff, priors.get(c.name)) for c in columns]
+    screened = _with_conditional(screen(candidates, settings, timing), outcomes.target[rows], deff, settings, timing)
     passing = sorted((s for s in screened if s.reason is None), key=lambda s: -s.candidate.iv)
     reasons: dict[str, tuple[str, str]] = {
         s.candidate.name: (s.reason, s.rule or "") for s in screened if s.reason is not None
@@ -83,16 +88,50 @@ def fit_card(
         passing = _replicated(passing, replication, settings, reasons)
     for s in passing[settings.max_criteria :]:
         reasons[s.candidate.name] = (f"outside the {settings.max_criteria} strongest criteria", "max_criteria")
-    model, points = _model_and_points(
-        [s.candidate for s in passing[: settings.max_criteria]], outcomes.target[rows], settings, reasons
-    )
+    kept = [s.candidate for s in passing[: settings.max_criteria]]
+    model, points, base = _model_and_points(kept, outcomes.target[rows], settings, reasons)
     results = tuple(_result(s, model, points, reasons, settings, replication) for s in screened)
     exclusions = find_exclusions(columns, outcomes, rows, settings)
     selected = sorted((r for r in results if r.status == "selected"), key=lambda r: -(r.max_points or 0))
     card = None
     if selected:
-        card = build_card(selected, exclusions, settings, name, kind, description, target_name, evidence)
+        scores = base + sum(np.asarray(points[c.name])[c.codes] for c in kept if c.name in points)
+        bands = data_bands(np.asarray(scores), settings)
+        card = build_card(
+            selected, exclusions, settings, name, kind, description, target_name, evidence,
+            base_points=base, bands=bands,
+        )
     return CardFit(card, results, exclusions, tuple(candidates), deff)
+
+
+def _with_conditional(
+    screened: list[Screened],
+    y: npt.NDArray[np.bool_],
+    deff: float,
+    settings: RefineSettings,
+    timing: Mapping[str, AttributeTiming] | None,
+) -> list[Screened]:
+    """Candidates that failed only for significance, tested again given the ones that passed (forward steps)."""
+    chosen = [s.candidate for s in screened if s.reason is None]
+    waiting = [s.candidate for s in screened if s.rule == "not_significant"]
+    found = forward_steps(chosen, waiting, y, deff, settings.alpha)
+    known = timing or {}
+    out = []
+    for s in screened:
+        if s.candidate.name in found:
+            again = screen_one(s.candidate, found[s.candidate.name], settings, known.get(s.candidate.name))
+            s = replace(again, conditional=True) if again.reason is None else s
+        out.append(s)
+    return out
+
+
+def _priors(card: Scorecard | None) -> dict[str, Criterion | Condition]:
+    """The version in force's criterion (else exclusion condition) of each attribute."""
+    if card is None:
+        return {}
+    found: dict[str, Criterion | Condition] = {e.when.attribute: e.when for e in card.exclusions}
+    found.update({c.attribute: c for c in card.criteria})
+    return found
 
 
 def _replicated(
@@ -120,18 +159,18 @@ def _model_and_points(
     target: npt.NDArray[np.bool_],
     settings: RefineSettings,
     reasons: dict[str, tuple[str, str]],
-) -> tuple[ModelFit | None, dict[str, list[int]]]:
+) -> tuple[ModelFit | None, dict[str, list[int]], int]:
     while chosen:
         model = fit_logistic(chosen, target, settings)
         for name, reason in model.dropped.items():
             reasons[name] = (reason, "redundant")
-        points, too_small = scale_points(chosen, model) if model.attributes else ({}, {})
+        points, too_small, base = scale_points(chosen, model) if model.attributes else ({}, {}, 0)
         if not too_small:
-            return (model if model.attributes else None), points
+            return (model if model.attributes else None), points, base
         for name, reason in too_small.items():
             reasons[name] = (reason, "too_few_points")
         chosen = [c for c in chosen if c.name in model.attributes and c.name not in too_small]
-    return None, {}
+    return None, {}, 0
 
 
 def _result(
@@ -150,7 +189,7 @@ def _result(
         i = model.attributes.index(c.name)
         coefficient, z = model.coefficients[i], model.z_values[i]
         bins = tuple(replace(b, points=p) for b, p in zip(c.bins, points[c.name]))
-    reason, rule = reasons.get(c.name, (_selected_reason(c, s.q_value), "selected"))
+    reason, rule = reasons.get(c.name, (_selected_reason(c, s.q_value, s.conditional), "selected"))
     return CriterionResult(
         attribute=c.name,
         kind=c.column.kind,
@@ -179,8 +218,9 @@ def _result(
     )
 
 
-def _selected_reason(candidate: Candidate, q: float) -> str:
+def _selected_reason(candidate: Candidate, q: float, conditional: bool = False) -> str:
+    given = " once the stronger criteria are accounted for" if conditional else ""
     return (
-        f"significant (q = {q:.2g}), information value {candidate.iv:.3f}, "
+        f"significant{given} (q = {q:.2g}), information value {candidate.iv:.3f}, "
         f"rate spread {100 * candidate.rate_spread:.0f} points, replicated in validation, independent in the regression"
     )

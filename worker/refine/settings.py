@@ -114,7 +114,8 @@ class RefineSettings(BaseModel):
             k-fold training sets) in which a criterion must also pass the screen to be proposed:
             evidence that holds on all deals but not on most subsets is too fragile to act on.
         min_coefficient_z: A criterion stays in the logistic regression only while its coefficient is
-            positive with a Wald z at least this large (1.96: the 95% interval excludes zero).
+            positive with a Wald z at least this large (1.645: a one-sided 95% test that it is positive,
+            the only direction a criterion is kept for).
         dimensions: Dimension per attribute; unnamed attributes are classified by their name.
         bands: Score bands, best first.
         exclusion_cap_tier: The tier an excluded (anti-persona) account is capped at.
@@ -131,6 +132,8 @@ class RefineSettings(BaseModel):
         kfold_repeats: Repeats of the cross-validation fallback.
         random_seed: Seed of every random choice (folds, bootstrap), so a run is reproducible.
         min_lift_auc: Validation AUC a scorecard needs, with its 95% interval above 0.5, to count as lift.
+        check_min_share: The playbook quality check passes when at least this share of won deals score
+            ``high_score`` or more and of lost deals under ``low_score`` (held out); otherwise it is a risk.
         high_score: The playbook quality check: share of wins scoring this or more.
         low_score: The playbook quality check: share of losses scoring below this.
         right_fit_min_score: Lost deals scoring this or more count as right fit.
@@ -180,7 +183,7 @@ class RefineSettings(BaseModel):
     separation_auc: float = Field(default=0.97, gt=0.5, le=1)
     max_criteria: int = Field(default=10, ge=1)
     min_replication: float = Field(default=0.5, ge=0, le=1)
-    min_coefficient_z: float = Field(default=1.96, ge=0)
+    min_coefficient_z: float = Field(default=1.645, ge=0)
     dimensions: dict[str, Dimension] = Field(default_factory=dict)
     bands: tuple[BandEdge, ...] = (
         BandEdge(tier="A", min=80),
@@ -200,6 +203,7 @@ class RefineSettings(BaseModel):
     kfold_repeats: int = Field(default=3, ge=1)
     random_seed: int = 0
     min_lift_auc: float = Field(default=0.55, ge=0.5, le=1)
+    check_min_share: float = Field(default=0.7, ge=0, le=1)
     high_score: int = Field(default=70, ge=0, le=100)
     low_score: int = Field(default=55, ge=0, le=100)
     right_fit_min_score: int = Field(default=60, ge=0, le=100)

@@ -129,13 +129,18 @@ class _Runner:
         columns: Sequence[Column],
         settings: RefineSettings,
         timing: Mapping[str, AttributeTiming],
+        prior: Scorecard | None,
     ) -> None:
         self.data, self.outcomes, self.columns, self.settings, self.timing = data, outcomes, columns, settings, timing
+        self.prior = prior
         self.selected: list[tuple[str, ...]] = []
         self.screened: list[tuple[str, ...]] = []
 
     def fit(self, train: IntArray) -> Scorecard | None:
-        fit = fit_card(self.columns, self.outcomes, train, self.settings, name="validation fit", timing=self.timing)
+        fit = fit_card(
+            self.columns, self.outcomes, train, self.settings, name="validation fit", timing=self.timing,
+            prior=self.prior,
+        )
         self.selected.append(tuple(c.attribute for c in fit.card.criteria) if fit.card else ())
         self.screened.append(tuple(c.attribute for c in fit.criteria if c.rule in PASSED_SCREEN))
         return fit.card
@@ -180,7 +185,7 @@ def validate(
         The validation report with the lift decision and the comparison with the version in force.
     """
     design = choose_design(data.closed_at, outcomes.target, settings)
-    runner = _Runner(data, outcomes, columns, settings, data.timing)
+    runner = _Runner(data, outcomes, columns, settings, data.timing, current)
     groups = group_keys(data.account_ids)
     if design.split is not None:
         split = design.split
