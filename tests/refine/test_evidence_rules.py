@@ -145,3 +145,17 @@ def test_one_binary_criterion_is_not_limited_to_0_or_100() -> None:
     scores = sorted({card.base_points + b.points for b in card.criteria[0].bins})
     assert 30 < scores[0] < 50 < scores[-1] < 70
     assert any("single dimension" in r for r in analysis.risks)
+
+
+def test_a_record_with_mostly_missing_data_is_not_tier_a(analysis) -> None:  # type: ignore[no-untyped-def]
+    """An account with every scored attribute unknown lands in the lowest tiers, never in the best."""
+    from worker.score.scorecard import Scorer
+
+    card = analysis.proposed
+    assert card is not None
+    empty = {c.attribute: np.array([None], dtype=object) for c in card.criteria}
+    result = Scorer(card).score(empty, n=1)
+    best = max(card.bands, key=lambda b: b.min).tier
+    assert result.tiers[0] != best
+    known_best = card.base_points + sum(c.max_points for c in card.criteria)
+    assert int(result.scores[0]) < (known_best + card.base_points) / 2

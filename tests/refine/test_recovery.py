@@ -108,7 +108,7 @@ def test_buying_trigger_is_found_and_kept_out_of_fit(analysis: Analysis) -> None
     trigger = next(t for t in analysis.triggers if t.field == TRUTH.trigger)
     assert trigger.linked_to_wins
     assert trigger.linked_to_shorter_cycles
-    assert any("referral" in label for label in trigger.faster_bins)
+    assert any("referral" in label.lower() for label in trigger.faster_bins)
     card = analysis.proposed
     assert card is not None
     assert TRUTH.trigger not in card.attributes

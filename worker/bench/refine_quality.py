@@ -5,6 +5,11 @@ plain logistic regression and of gradient boosting on the same splits (mean over
 repeats for the card and the regression), the planted drivers recovered and the noise criteria
 proposed. Targets (issue 9): card >= regression - 0.01 on every world with 300 deals or more; the
 planted drivers recovered; no criterion on noise-only worlds in at least 95% of seeds.
+
+The dated generated worlds are validated by repeated k-fold (every deal scored three times) rather
+than by their one out-of-time slice, whose few hundred deals make a 0.01 comparison a coin toss;
+the tied- and missing-date worlds choose k-fold themselves, and the sandbox world keeps the design
+``icp refine`` would use.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ MIN_DEALS_FOR_ACCURACY = 300
 SIZES = {"drivers": 2000, "strong_categorical": 1000, "interaction": 2000, "missing_values": 2000,
          "tied_dates": 1000, "missing_dates": 1000}
 NOISE_DEALS = 1000
+FORCE_KFOLD = 10**6
+ACCURACY_BY_KFOLD = frozenset({"drivers", "strong_categorical", "interaction", "missing_values"})
 SANDBOX_NOW = datetime(2025, 6, 30, tzinfo=UTC)
 STARTER = Path(__file__).resolve().parents[2] / "config" / "starter-scorecard.yaml"
 
@@ -62,10 +69,12 @@ def _round(value: float | None) -> float | None:
 
 
 def measure(world: str, seed: int, data: RefinementInput, drivers: tuple[str, ...], noise: tuple[str, ...],
-            current: Scorecard | None = None) -> WorldResult:
-    """Refine ``data`` and collect the battery's figures."""
+            current: Scorecard | None = None, kfold: bool = False) -> WorldResult:
+    """Refine ``data`` and collect the battery's figures (``kfold``: repeated k-fold even when dated)."""
     start = time.perf_counter()
-    analysis = refine(data, RefineSettings(random_seed=seed), current)
+    days = FORCE_KFOLD if kfold else RefineSettings().min_close_days
+    settings = RefineSettings(random_seed=seed, min_close_days=days)
+    analysis = refine(data, settings, current)
     return _result(world, seed, len(data), analysis, drivers, noise, time.perf_counter() - start)
 
 
@@ -84,8 +93,8 @@ def _result(world: str, seed: int, deals: int, analysis: Analysis, drivers: tupl
     )
 
 
-def _measure_world(world: World, seed: int) -> WorldResult:
-    return measure(world.name, seed, world.input(), world.drivers, world.noise)
+def _measure_world(world: World, seed: int, kfold: bool = False) -> WorldResult:
+    return measure(world.name, seed, world.input(), world.drivers, world.noise, kfold=kfold)
 
 
 def sandbox_result(seed: int = 7, accounts: int = 2000) -> WorldResult:
@@ -112,7 +121,7 @@ def sandbox_result(seed: int = 7, accounts: int = 2000) -> WorldResult:
 
 def battery(noise_seeds: int = 20, seed: int = 1) -> list[WorldResult]:
     """Every world of the battery (noise-only over ``noise_seeds`` seeds)."""
-    results = [_measure_world(GENERATORS[name](n, seed), seed) for name, n in SIZES.items()]
+    results = [_measure_world(GENERATORS[name](n, seed), seed, name in ACCURACY_BY_KFOLD) for name, n in SIZES.items()]
     results += [_measure_world(small_world(50, 50, seed), seed), _measure_world(small_world(10, 10, seed), seed)]
     results += [_measure_world(GENERATORS["noise_only"](NOISE_DEALS, s), s) for s in range(seed, seed + noise_seeds)]
     results.append(sandbox_result())

@@ -9,8 +9,9 @@ effect of deals clustered in accounts, so an account with several deals does not
 several independent pieces of evidence.
 
 Then, for the scorecard, adjacent groups are merged while their rates do not differ
-significantly (categories are ordered by rate first), an optional monotonic trend is
-enforced by pooling adjacent violators, and the most similar neighbours are merged until at
+significantly (categories are ordered by rate first), a monotonic trend is enforced by pooling
+adjacent violators (when configured, or when the monotone bins keep 90% of the information value:
+points are monotone where the data are), and the most similar neighbours are merged until at
 most ``max_bins`` remain. Missing values always have a bin of their own.
 """
 
@@ -26,13 +27,17 @@ import numpy.typing as npt
 from worker.refine.dataset import Column
 from worker.refine.permutation import PERMUTATIONS, best_split_test
 from worker.refine.settings import Monotonic, RefineSettings
-from worker.refine.stats import TestResult, g_test, trend_test, two_proportion_pvalue
-from worker.refine.text import number_for, title
+from worker.refine.stats import TestResult, g_test, information_value, trend_test, two_proportion_pvalue
+from worker.refine.text import number_for, title, value_words
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Run = tuple[int, int]
+EDGE_TOLERANCE = 0.3
+MONOTONE_IV_SHARE = 0.9
+NAME_THE_REST_FROM = 3
+MAX_REST_NAMED = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,15 @@ class Binning:
         per_level = np.array([lookup.get(v, len(self.groups)) for v in levels] + [self.missing_index], dtype=np.int64)
         return per_level[codes]
 
+    def _group_words(self, index: int) -> str:
+        """Members in words; a large group also names the few named values it leaves out (``...; not Seed``)."""
+        members = self.groups[index]
+        text = ", ".join(value_words(v) for v in members)
+        rest = [v for i, group in enumerate(self.groups) if i != index for v in group]
+        if len(members) >= NAME_THE_REST_FROM and 0 < len(rest) < len(members) and len(rest) <= MAX_REST_NAMED:
+            text += "; not " + ", ".join(value_words(v) for v in rest)
+        return text
+
     def interval(self, index: int) -> tuple[float | None, float | None]:
         """The ``[low, high)`` range of a numeric bin (None: open side)."""
         low = self.edges[index - 1] if index > 0 else None
@@ -89,7 +103,7 @@ class Binning:
         if self.kind == "categorical":
             if index == self.other_index:
                 return f"{name}: other values"
-            return f"{name}: {', '.join(self.groups[index])}"
+            return f"{name}: {self._group_words(index)}"
         low, high = self.interval(index)
         if low is None and high is None:
             return f"{name} any value"
@@ -181,6 +195,8 @@ def _fit_numeric(
     if supervised:
         direction = _direction(monotonic, pos_runs, n_runs)
         final = _supervised_merge(pos_runs / deff, n_runs / deff, settings, direction)
+        if monotonic is None:
+            final = _monotone_if_close(final, pos_runs, n_runs, settings, deff)
     else:
         final = [(i, i + 1) for i in range(len(runs))]
     kept = [edges[runs[start][0] - 1] for start, _ in final[1:]]
@@ -249,6 +265,22 @@ def _with_best_split(
     )
 
 
+def _iv(pos: FloatArray, n: FloatArray, runs: list[Run]) -> float:
+    p, t = _sums(pos, runs), _sums(n, runs)
+    return information_value(p, t - p)[0]
+
+
+def _monotone_if_close(
+    final: list[Run], pos: FloatArray, n: FloatArray, settings: RefineSettings, deff: float
+) -> list[Run]:
+    """Monotone bins when the data are: kept if they hold at least ``MONOTONE_IV_SHARE`` of the free fit's IV."""
+    direction = _direction("auto", pos, n)
+    monotone = _supervised_merge(pos / deff, n / deff, settings, direction)
+    if monotone == final or _iv(pos, n, monotone) >= MONOTONE_IV_SHARE * _iv(pos, n, final):
+        return monotone
+    return final
+
+
 def _numeric_test(
     pos: FloatArray, n: FloatArray, missing_y: BoolArray, min_size: int, deff: float
 ) -> tuple[TestResult, int]:
@@ -280,9 +312,10 @@ def _numeric_test(
 
 
 def quantile_edges(x: FloatArray, max_prebins: int) -> FloatArray:
-    """Cut points at quantiles of ``x`` that never split tied values.
+    """Cut points near quantiles of ``x`` that never split tied values.
 
-    Each cut point is the roundest number that gives the same split.
+    Each cut point is the roundest number within ``EDGE_TOLERANCE`` of a pre-bin's share of the
+    deals around its quantile, so edges read 200 or 2,000 rather than 183.
     """
     if len(x) == 0:
         return np.empty(0)
@@ -291,8 +324,11 @@ def quantile_edges(x: FloatArray, max_prebins: int) -> FloatArray:
         return np.empty(0)
     cumulative = np.cumsum(counts) / len(x)
     targets = np.arange(1, max_prebins) / max_prebins
-    cut = np.unique(np.clip(np.searchsorted(cumulative, targets - 1e-12, side="left"), 0, len(uniq) - 2))
-    return np.array([_roundest_between(float(uniq[i]), float(uniq[i + 1])) for i in cut])
+    slack = EDGE_TOLERANCE / max_prebins
+    low = np.clip(np.searchsorted(cumulative, targets - slack - 1e-12, side="left"), 0, len(uniq) - 2)
+    high = np.clip(np.searchsorted(cumulative, targets + slack - 1e-12, side="left"), 0, len(uniq) - 2)
+    edges = sorted({_roundest_between(float(uniq[a]), float(uniq[b + 1])) for a, b in zip(low, high)})
+    return np.array(edges)
 
 
 def _roundest_between(low: float, high: float) -> float:

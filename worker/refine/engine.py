@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from worker.refine.alignment import Alignment, alignment
 from worker.refine.cohorts import Cohorts, CohortThresholds, TargetDefinition, assign_cohorts, build_target
@@ -169,9 +170,10 @@ def refine(
             side_by_side=side_by_side(data, columns),
         )
     outcomes = Outcomes.build(data, cohorts, target)
-    return _analyse(
-        data, settings, current, readiness, columns, deal_columns, skipped_all, cohorts, definition, outcomes
-    )
+    with threadpool_limits(limits=1):
+        return _analyse(
+            data, settings, current, readiness, columns, deal_columns, skipped_all, cohorts, definition, outcomes
+        )
 
 
 def _analyse(

@@ -272,9 +272,9 @@ def _affected(analysis: Analysis, ctx: BriefContext) -> tuple[str, ...]:
 def _risks(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> tuple[str, ...]:
     validation = analysis.validation
     lines = [f"Stop gate: {r}." for r in analysis.readiness.stop_reasons]
-    if verdict == "not_better" and analysis.status != "no_improvement":
+    if verdict == "not_better":
         lines.append(f"No improvement over {ctx.in_force}: approving needs an explicit acceptance of that risk.")
-    lines += [f"{r[0].upper()}{r[1:]}." for r in analysis.risks]
+    lines += [s for s in (_short_risk(r, ctx) for r in analysis.risks) if s]
     if validation is not None and analysis.proposed is not None:
         if validation.n_test < SMALL_TEST:
             lines.append(f"Only {plural(validation.n_test, 'deal')} to test on: the figures above are rough.")
@@ -282,9 +282,6 @@ def _risks(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> tuple[str
         if card is not None and lr is not None and lr - card > LR_GAP:
             lines.append(f"The points card ranks worse than a plain statistical model ({_pct(card)} against "
                          f"{_pct(lr)}): rounding to points loses accuracy.")
-        dimensions = {c.dimension for c in analysis.selected}
-        if len(dimensions) == 1 and len(analysis.selected) > 0:
-            lines.append(f"Rests on one kind of signal only ({dimensions.pop()}).")
     if analysis.proposed is not None and analysis.proposed.exclusions:
         count = len(analysis.proposed.exclusions)
         lines.append(f"{plural(count, 'exclusion')} {'holds' if count == 1 else 'hold'} accounts down; a person "
@@ -295,6 +292,21 @@ def _risks(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> tuple[str
         lines.append(f"{plural(held, 'candidate criterion', 'candidate criteria')} held back for too little "
                      "evidence (listed under review).")
     return tuple(lines) or ("None found: the readiness checks passed and nothing is flagged.",)
+
+
+def _short_risk(risk: str, ctx: BriefContext) -> str | None:
+    """One short line of an engine risk for the first screen (the review page lists them in full)."""
+    head = risk.split(":", 1)[0]
+    if head == "no_improvement":
+        return None
+    if head == "validation check failed":
+        return "Validation check failed: " + risk.split("held-out deals ", 1)[-1].split(";", 1)[0] + "."
+    if head == "single dimension":
+        return "Rests on one kind of signal only: " + risk.split("every criterion is ", 1)[-1].split(";", 1)[0] + "."
+    if " is a very strong signal" in risk:
+        name = risk.split(" is a very strong signal", 1)[0]
+        return f"Confirm {ctx.vocabulary.field(name)} is known before a deal closes (a very strong signal)."
+    return risk[:1].upper() + risk[1:] + "."
 
 
 def first_screen(analysis: Analysis, context: BriefContext) -> FirstScreen:

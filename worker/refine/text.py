@@ -11,6 +11,14 @@ def title(attribute: str) -> str:
     return re.sub(r"[_\s]+", " ", attribute).strip()
 
 
+def value_words(value: str) -> str:
+    """A category value as people write it: ``series_a`` becomes ``Series a``; ``true``/``false`` yes/no."""
+    if value in ("true", "false"):
+        return "yes" if value == "true" else "no"
+    words = re.sub(r"[_\s]+", " ", value).strip()
+    return words[:1].upper() + words[1:]
+
+
 def slug(text: str, max_length: int = 48) -> str:
     """An identifier made of lower-case letters, digits and underscores, starting with a letter."""
     cleaned = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
