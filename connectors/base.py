@@ -38,12 +38,18 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class PullRequest:
-    """Read ``object_type`` records modified in ``[since, until)``; ``since`` None means a full pull."""
+    """Read ``object_type`` records modified in ``[since, until)``; ``since`` None means a full pull.
+
+    ``seen_at_since`` names records already read at exactly ``since`` (the watermark's ties): a
+    connector may leave them out of the answer when its CRM can filter by id, so that they are not
+    read again every run; anything else modified at ``since`` must still come back.
+    """
 
     object_type: ObjectType
     properties: Sequence[str]
     until: datetime
     since: datetime | None = None
+    seen_at_since: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

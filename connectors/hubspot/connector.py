@@ -91,7 +91,7 @@ class HubSpotConnector(Connector):
                 yield Page([self._record(stream.object_type, r, _listed_associations(r)) for r in results], False)
             return
         windows = SearchWindows(self.client, stream, properties, self.settings.search_cap)
-        for results in windows.pages(request.since, request.until):
+        for results in windows.pages(request.since, request.until, request.seen_at_since):
             links = self._associations(stream.hubspot_object, stream.associations, [str(r.id) for r in results])
             yield Page([self._record(stream.object_type, r, links.get(str(r.id), {})) for r in results], True)
 

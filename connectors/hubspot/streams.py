@@ -22,6 +22,10 @@ from connectors.hubspot.client import HubSpotClient, page_check
 LIST_PAGE = 100
 SEARCH_PAGE = 200
 SEARCH_CAP = 10_000
+MAX_NOT_IN = 100
+"""Most ids one NOT_IN filter carries: a conservative bound (the search guide,
+developers.hubspot.com/docs/api/crm/search "Filter search results", takes a ``values`` list for IN and
+NOT_IN; five filter groups of up to ten filters each since the August 2024 changelog)."""
 ONE_MS = timedelta(milliseconds=1)
 OBJECT_PAGE = page_check("id", properties=True)
 
@@ -103,9 +107,12 @@ def list_pages(client: HubSpotClient, stream: ObjectStream, properties: Sequence
         yield list(page.results or [])
 
 
-def _search_body(filters: list[dict[str, str]], sort: str, properties: Sequence[str], after: int) -> dict[str, Any]:
+def _search_body(filters: list[dict[str, Any]] | list[list[dict[str, Any]]], sort: str, properties: Sequence[str],
+                 after: int) -> dict[str, Any]:
+    """A search request; ``filters`` is one group's filters, or several groups (any of which matches)."""
+    groups = filters if filters and isinstance(filters[0], list) else [filters]
     return {
-        "filterGroups": [{"filters": filters}],
+        "filterGroups": [{"filters": group} for group in groups],
         "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
         "properties": list(properties),
         "limit": SEARCH_PAGE,
@@ -123,14 +130,18 @@ class SearchWindows:
         self.endpoint = f"POST /crm/v3/objects/{stream.hubspot_object}/search"
         self._api = client.api(f"{stream.api}.search_api")
 
-    def pages(self, since: datetime, until: datetime) -> Iterator[list[Any]]:
-        """Pages in ascending modification order."""
+    def pages(self, since: datetime, until: datetime, seen_at_since: frozenset[str] = frozenset()
+              ) -> Iterator[list[Any]]:
+        """Pages in ascending modification order; records in ``seen_at_since`` stamped at ``since`` are left out
+        (up to :data:`MAX_NOT_IN` of them, else they are read again and the worker drops them)."""
         start = since
         while start < until:
-            filters = [
+            filters: Any = [
                 {"propertyName": self.stream.cursor, "operator": "GTE", "value": to_ms(start)},
                 {"propertyName": self.stream.cursor, "operator": "LT", "value": to_ms(until)},
             ]
+            if start == since and 0 < len(seen_at_since) <= MAX_NOT_IN:
+                filters = self._past_ties(since, until, seen_at_since)
             last: Any = None
             capped = False
             for results, capped in self._paged(filters, self.stream.cursor):
@@ -148,6 +159,14 @@ class SearchWindows:
             else:
                 start = last_stamp
 
+    def _past_ties(self, since: datetime, until: datetime, seen: frozenset[str]) -> list[list[dict[str, Any]]]:
+        """Two filter groups: at ``since`` but not already seen, or after ``since`` (and before ``until``)."""
+        cursor = self.stream.cursor
+        return [[{"propertyName": cursor, "operator": "EQ", "value": to_ms(since)},
+                 {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": sorted(seen)}],
+                [{"propertyName": cursor, "operator": "GT", "value": to_ms(since)},
+                 {"propertyName": cursor, "operator": "LT", "value": to_ms(until)}]]
+
     def _walk_one_timestamp(self, stamp: datetime) -> Iterator[list[Any]]:
         last_id = "0"
         while True:
@@ -163,7 +182,7 @@ class SearchWindows:
             if not capped:
                 return
 
-    def _paged(self, filters: list[dict[str, str]], sort: str) -> Iterator[tuple[list[Any], bool]]:
+    def _paged(self, filters: Any, sort: str) -> Iterator[tuple[list[Any], bool]]:
         """(results, capped) per page; capped is True when the cap stops paging before the end."""
         offset = 0
         paginator = AfterPaginator(self.endpoint)

@@ -29,7 +29,7 @@ from worker.bench.cycle_sandbox import TOKEN, BenchSandbox
 APPROVER = "bench-approver@sandbox.invalid"
 SEARCH_PER_SECOND = 5
 TARGET_CALLS, TARGET_ROWS, TARGET_FLOOR, TARGET_MB = 1.05, 20_000, 1.15, 1024
-PHASES = ("pull", "store", "score", "tasks", "write-back")
+PHASES = ("pull", "normalise", "store", "score", "tasks", "write-back")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from connectors.base import Connector, ObjectType, Page, PullRequest, RawRecord
 from connectors.errors import ConnectorError
 from worker.ingest.mapping import FieldMapping, Normaliser
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, OwnerRecord, Quarantined
+from worker.ingest.unchanged import UnchangedAccounts
 from worker.ingest.watermark import Watermark
 from worker.logs import get_logger
 from worker.store import Account, Deal, EvidenceNoteRow, Owner, QuarantineRow, SyncWatermark, session_scope, upsert
@@ -38,8 +39,10 @@ class SyncReport:
     pulled: Counter[str] = field(default_factory=Counter)
     stored: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
-    seconds: dict[str, float] = field(default_factory=lambda: {"pull": 0.0, "store": 0.0})
-    """Wall time waiting for the CRM's pages ("pull") and normalising and storing them ("store")."""
+    unchanged: Counter[str] = field(default_factory=Counter)
+    """Records pulled but not stored again: nothing but their modification stamp (the worker's own write) changed."""
+    seconds: dict[str, float] = field(default_factory=lambda: {"pull": 0.0, "normalise": 0.0, "store": 0.0})
+    """Wall time waiting for the CRM's pages ("pull"), normalising their records and storing them."""
 
 
 def load_watermark(session: Session, connection: str, object_type: str, cursor: str) -> Watermark:
@@ -84,6 +87,7 @@ class Sync:
         self.mapping, self.run_id = mapping, run_id
         self.normaliser = Normaliser(mapping)
         self.report = SyncReport()
+        self.unchanged = UnchangedAccounts(connection, _owned_fields(mapping))
 
     def run(self, started_at: datetime, objects: Iterable[ObjectType] = OBJECT_ORDER) -> SyncReport:
         """Pull every object; the watermark never passes ``started_at``. Then, when accounts and deals
@@ -114,19 +118,21 @@ class Sync:
             mark = load_watermark(session, self.connection, object_type, "modified_at")
         full = object_type == "owners" or mark.is_initial
         request = PullRequest(object_type, self._properties(object_type), until=started_at,
-                              since=None if full else mark.value)
+                              since=None if full else mark.value,
+                              seen_at_since=frozenset() if full else mark.ids_at_value)
+        self.report.pulled[object_type] += 0  # reported even when nothing changed
         log.info("sync.start", object=object_type, mode="full" if full else "incremental",
                  since=mark.value.isoformat() if mark.value else None)
         for page, last in _with_last_flag(self._timed_pages(request)):
-            t0 = time.perf_counter()
+            t0, normalised = time.perf_counter(), self.report.seconds["normalise"]
             records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
             mark = mark.advance(records)
             checkpoint = (page.ordered or last) and object_type != "owners"
             self._store(object_type, records, mark.capped(started_at) if checkpoint else None, started_at)
             self._progress(object_type, len(records))
-            self.report.seconds["store"] += time.perf_counter() - t0
+            self.report.seconds["store"] += time.perf_counter() - t0 - (self.report.seconds["normalise"] - normalised)
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
-                 quarantined=self.report.quarantined[object_type])
+                 unchanged=self.report.unchanged[object_type], quarantined=self.report.quarantined[object_type])
 
     def _timed_pages(self, request: PullRequest) -> Iterator[Page]:
         """The connector's pages, adding the time spent waiting for each to the pull figure."""
@@ -147,9 +153,14 @@ class Sync:
 
     def _store(self, object_type: ObjectType, records: list[RawRecord], mark: Watermark | None,
                now: datetime) -> None:
+        t0 = time.perf_counter()
         rows, bad = self._normalise(object_type, records, now)
+        self.report.seconds["normalise"] += time.perf_counter() - t0
         with session_scope(self.engine) as session:
             model = {"owners": Owner, "accounts": Account, "deals": Deal, "notes": EvidenceNoteRow}[object_type]
+            if object_type == "accounts":
+                rows, same = self.unchanged.changed(session, rows)
+                self.report.unchanged[object_type] += same
             upsert(session, model, rows)
             for q in bad:
                 session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type=q.object_type,
@@ -175,6 +186,14 @@ class Sync:
             else:
                 rows.append(row_of(self.connection, result, now))
         return rows, bad
+
+
+def _owned_fields(mapping: FieldMapping) -> list[str]:
+    """The CRM fields the worker writes (their changes are its own, or restored by the write-back)."""
+    owned = mapping.owned
+    fields = [owned.score, owned.tier, owned.reasons, owned.version, owned.scored_at] if owned is not None else []
+    fields += [owned.status] if owned is not None and owned.status else []
+    return fields + ([mapping.native_tier.field] if mapping.native_tier is not None else [])
 
 
 def row_of(connection: str, record: AccountRecord | DealRecord | EvidenceNote | OwnerRecord,

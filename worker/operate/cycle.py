@@ -66,6 +66,7 @@ class CycleSummary:
     pulled: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     scored: int = 0
+    rescored: int = 0
     scored_by_tier: dict[str, int] = field(default_factory=dict)
     tier_changes: int = 0
     written: int = 0
@@ -210,6 +211,7 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
                               tasks.record_tier_changes(session, report.tier_changes, version, started))
         log.info("score.done", scored=scoring.scored, by_tier=scoring.by_tier, changed=scoring.changed)
     summary.scored, summary.scored_by_tier = scoring.scored, scoring.by_tier
+    summary.rescored = scoring.rescored
     summary.tier_changes = len([c for c in scoring.tier_changes if c.old_tier is not None])
     with bind_run(phase="tasks"), _timed(summary, "tasks"):
         tasks.dispatch()
@@ -218,7 +220,7 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
         writer = WriteBack(ctx.engine, ctx.name, connector, owned, run_id, ctx.config.writeback.max_records_per_run,
                            native, ctx.config.writeback.override_needs_reason)
         measured.writer = writer
-        written = writer.run(version.scorecard, version.label, started)
+        written = writer.run(version.scorecard, version.label, started, since=None if scoring.full else started)
         tasks.dispatch()  # the owner tasks of ignored overrides, recorded with their records' snapshots
     summary.written, summary.unchanged = written.written, written.unchanged
     summary.write_failures, summary.write_capped = len(written.failed), written.capped

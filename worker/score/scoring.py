@@ -1,26 +1,31 @@
-"""The scoring job: every account in the store against the version in force.
+"""The scoring job: the accounts in the store against the version in force.
 
 Loads accounts column-wise, scores them with the pure :class:`~worker.score.scorecard.Scorer`,
-and stores the latest score per account. ``scored_at`` moves only when the score,
-tier, reasons or version change, so an unchanged account is never rewritten.
+and stores the latest score per account. Only accounts whose inputs changed since the last scoring
+(or every account, after a new version or new labels and once a week) get their reasons worked out
+and compared; ``scored_at`` moves only when the score, tier, reasons or version change, so an
+unchanged account is never rewritten.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from worker.score.scorecard import Scorecard, Scorer, ScoreResult
 from worker.score.scorecard.labels import NO_LABELS, FieldLabels
 from worker.score.versions import VersionInfo
-from worker.store import Account, AccountScore, session_scope, upsert
+from worker.store import Account, AccountScore, ScoringState, session_scope, upsert
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ class ScoringReport:
     overrides: int = 0
     tier_changes: list[TierChange] = field(default_factory=list)
     missing_by_attribute: Counter[str] = field(default_factory=Counter)
+    rescored: int = 0
+    """Accounts whose reasons were worked out and compared with their stored score this time."""
+    full: bool = True
+    """Whether every account was compared (see :func:`score_store`)."""
 
 
 @dataclass(frozen=True)
@@ -82,45 +91,112 @@ def load_accounts(session: Session, connection: str, attributes: list[str]) -> A
     return AccountFrame([r.id for r in rows], [r.owner_id for r in rows], columns)
 
 
+FULL_RESCORE_EVERY = timedelta(days=7)
+"""Even when nothing seems to have changed, every account is rescored at least this often."""
+_IN_CHUNK = 500
+
+
+def inputs_key(labels: FieldLabels) -> str:
+    """A fingerprint of what every account's reasons depend on besides its own attributes."""
+    document = {"fields": dict(labels.fields), "options": {k: dict(v) for k, v in labels.options.items()},
+                "money": sorted(labels.money), "currency": labels.currency}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def needs_full(state: ScoringState | None, version: int, key: str, now: datetime) -> bool:
+    """Whether every account must be rescored: a new version or labels, no earlier scoring, or the period is up."""
+    if state is None or state.scored_through is None or state.full_at is None:
+        return True
+    return state.version != version or state.inputs_key != key or now - state.full_at >= FULL_RESCORE_EVERY
+
+
+def changed_since(session: Session, connection: str, version: int, through: datetime) -> set[str]:
+    """Live accounts stored after ``through`` (their inputs changed), or with no score under ``version``."""
+    score = aliased(AccountScore)
+    query = select(Account.id).outerjoin(score, and_(score.connection == Account.connection,
+                                                     score.account_id == Account.id)).where(
+        Account.connection == connection, Account.deleted == False,  # noqa: E712
+        or_(Account.synced_at > through, score.account_id.is_(None), score.version != version))
+    return set(session.execute(query).scalars())
+
+
+def _previous(session: Session, connection: str, ids: list[str] | None) -> dict[str, tuple[Any, ...]]:
+    """(version, score, tier, reasons) of the stored scores of ``ids`` (all when None), without ORM objects."""
+    columns = select(AccountScore.account_id, AccountScore.version, AccountScore.score, AccountScore.tier,
+                     AccountScore.reasons).where(AccountScore.connection == connection)
+    if ids is None:
+        return {r[0]: tuple(r[1:]) for r in session.execute(columns)}
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start:start + _IN_CHUNK]
+        found.update({r[0]: tuple(r[1:]) for r in session.execute(columns.where(AccountScore.account_id.in_(chunk)))})
+    return found
+
+
 def score_store(engine: Engine, connection: str, version: VersionInfo, now: datetime,
                 labels: FieldLabels = NO_LABELS,
-                on_store: Callable[[Session, ScoringReport], None] | None = None) -> ScoringReport:
-    """Score every account and store the results; report tier counts and tier changes.
+                on_store: Callable[[Session, ScoringReport], None] | None = None,
+                full: bool | None = None) -> ScoringReport:
+    """Score the accounts whose inputs changed and store the results; report tier counts and tier changes.
 
-    ``labels`` are the CRM's field and option labels and currency, so reasons read as the CRM shows values.
+    Every live account is scored in bulk (the distribution feeds drift and measurement), but reasons,
+    the comparison with the stored scores and the writes cover only the accounts stored since the
+    last scoring or not yet scored under this version; all of them when the version or the labels
+    changed, when there is no earlier scoring, or every :data:`FULL_RESCORE_EVERY` (``full`` forces
+    either). ``labels`` are the CRM's field and option labels and currency, so reasons read as the
+    CRM shows values. ``scored_at`` moves only when the score, tier, reasons or version change.
     ``on_store`` runs in the transaction that stores the scores, so what the new tiers imply (owner
     review tasks, in the outbox) is committed with them or not at all.
     """
-    card = version.scorecard
+    card, key = version.scorecard, inputs_key(labels)
     with Session(engine) as session:
         frame = load_accounts(session, connection, card.attributes)
-        previous = {s.account_id: s for s in session.execute(
-            select(AccountScore).where(AccountScore.connection == connection)).scalars()}
+        state = session.get(ScoringState, connection)
+        full = needs_full(state, version.version, key, now) if full is None else full
+        changed = None if full or state is None or state.scored_through is None else changed_since(
+            session, connection, version.version, state.scored_through)
+        positions = list(range(len(frame.ids))) if changed is None else [
+            i for i, account_id in enumerate(frame.ids) if account_id in changed]
+        previous = _previous(session, connection, None if changed is None else [frame.ids[i] for i in positions])
     result = Scorer(card).score(frame.columns, n=len(frame.ids))
-    reasons = result.reasons(labels=labels)
     report = ScoringReport(version=version.version, accounts=ScoredAccounts.of(frame.ids, result),
-                           scored=len(frame.ids), by_tier=result.tier_counts())
+                           scored=len(frame.ids), by_tier=result.tier_counts(), rescored=len(positions), full=full)
     for c, criterion in enumerate(card.criteria):
         report.missing_by_attribute[criterion.attribute] = int(result.missing[:, c].sum())
-    rows: list[dict[str, Any]] = []
-    for i, account_id in enumerate(frame.ids):
-        score, tier, why = int(result.scores[i]), str(result.tiers[i]), list(reasons[i])
-        old = previous.get(account_id)
-        same = old is not None and (old.version, old.score, old.tier, old.reasons) == (version.version, score, tier, why)
-        if same:
-            continue
-        report.changed += 1
-        if old is None or old.tier != tier:
-            report.tier_changes.append(TierChange(account_id, frame.owners[i], old.tier if old else None, tier,
-                                                  old.score if old else None, score, tuple(why),
-                                                  old.version if old else None))
-        rows.append({"connection": connection, "account_id": account_id, "version": version.version,
-                     "score": score, "tier": tier, "reasons": why, "scored_at": now})
+    subset = result if changed is None else Scorer(card).score(
+        {a: column[positions] for a, column in frame.columns.items()}, n=len(positions))
+    rows = _changed_rows(report, connection, version.version, now, frame, positions, subset.reasons(labels=labels),
+                         previous)
     with session_scope(engine) as session:
         upsert(session, AccountScore, rows)
         if on_store is not None:
             on_store(session, report)
+        upsert(session, ScoringState, [{"connection": connection, "version": version.version, "inputs_key": key,
+                                        "scored_through": now,
+                                        "full_at": now if full or state is None else state.full_at}])
     return report
+
+
+def _changed_rows(report: ScoringReport, connection: str, version: int, now: datetime, frame: AccountFrame,
+                  positions: list[int], reasons: list[list[str]],
+                  previous: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Score rows for the accounts at ``positions`` whose score changed; tier changes go into ``report``."""
+    result = report.accounts.result
+    rows: list[dict[str, Any]] = []
+    for k, i in enumerate(positions):
+        account_id = frame.ids[i]
+        score, tier, why = int(result.scores[i]), str(result.tiers[i]), list(reasons[k])
+        old = previous.get(account_id)
+        if old is not None and old == (version, score, tier, why):
+            continue
+        report.changed += 1
+        old_version, old_score, old_tier = (old[0], old[1], old[2]) if old is not None else (None, None, None)
+        if old is None or old_tier != tier:
+            report.tier_changes.append(TierChange(account_id, frame.owners[i], old_tier, tier, old_score, score,
+                                                  tuple(why), old_version))
+        rows.append({"connection": connection, "account_id": account_id, "version": version,
+                     "score": score, "tier": tier, "reasons": why, "scored_at": now})
+    return rows
 
 
 def score_accounts(engine: Engine, connection: str, scorecard: Scorecard) -> ScoredAccounts:

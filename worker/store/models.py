@@ -387,3 +387,19 @@ class AttributeDeclaration(SQLModel, table=True):
     known: str = Field(max_length=16)
     source: str = Field(max_length=256)
     declared_at: datetime | None = _when(nullable=False)
+
+
+class ScoringState(SQLModel, table=True):
+    """What the last completed scoring of a connection covered, so the next one rescores only what changed.
+
+    ``inputs_key`` fingerprints what every account's score and reasons depend on besides its own
+    attributes (the CRM's field and option labels, the currency); when it or ``version`` differs,
+    or ``full_at`` is older than the full-rescore period, everything is rescored.
+    """
+
+    __tablename__ = "scoring_state"
+    connection: str = Field(primary_key=True, max_length=64)
+    version: int
+    inputs_key: str = Field(max_length=64)
+    scored_through: datetime | None = _when()
+    full_at: datetime | None = _when()

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from connectors.base import Connector
@@ -26,6 +27,10 @@ from worker.store import Account, AccountScore, QuarantineRow, WrittenSnapshot, 
 from worker.writeback.overrides import override_decision, record_override_task
 
 COMPARED = ("score", "tier", "reasons", "version", "status")
+MAX_LISTED = 10_000
+"""Above this many candidates the write-back compares every account instead of listing them."""
+SHOWN = ("score", "tier", "reasons", "version", "native_tier")
+"""The owned values the store keeps as the CRM shows them (``Account.owned_values``)."""
 log = get_logger("worker.writeback.writer")
 
 
@@ -112,6 +117,11 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _only(query: Any, column: Any, ids: list[str] | None) -> Any:
+    """``query`` limited to ``ids`` (None: unlimited); long lists go as an IN of bound values, expanded once."""
+    return query if ids is None else query.where(column.in_(bindparam("ids", ids, expanding=True)))
+
+
 class WriteBack:
     """Writes one connection's changed scores to the CRM."""
 
@@ -123,6 +133,7 @@ class WriteBack:
         self.native_tier, self.needs_reason = native_tier, needs_reason
         self.owners: dict[str, str | None] = {}
         self.report: WriteReport | None = None
+        self._shown: dict[str, dict[str, Any]] = {}
 
     def crm_field(self, key: str) -> str:
         """The CRM field name of an owned value."""
@@ -130,18 +141,31 @@ class WriteBack:
             return self.native_tier.field
         return str(getattr(self.owned, key))
 
-    def pending(self, card: Scorecard, label: str) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]],
-                                                          WriteReport]:
-        """For every account whose owned values must change: (all desired values, the fields to send)."""
+    def pending(self, card: Scorecard, label: str, since: datetime | None = None
+                ) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]], WriteReport]:
+        """For every account whose owned values must change: (all desired values, the fields to send).
+
+        With ``since`` only the candidates are compared: accounts stored at or after ``since`` (their
+        CRM values or override may have changed) and accounts whose score is newer than their last
+        successful write (new scores, earlier failures, capped writes). Rows are read as columns.
+        """
         report = WriteReport()
         with Session(self.engine) as session:
-            scores = session.execute(select(AccountScore).where(AccountScore.connection == self.connection)).scalars()
-            accounts = {a.id: a for a in session.execute(select(
+            # mirroring the native tier reports every value a person keeps there: compare every account
+            ids = None if since is None or self.native_tier is not None else self._candidates(session, since)
+            if ids is not None and len(ids) > MAX_LISTED:
+                ids = None  # as many candidates as accounts, near enough: compare them all
+            scores = session.execute(_only(select(
+                AccountScore.account_id, AccountScore.score, AccountScore.tier, AccountScore.reasons,
+                AccountScore.scored_at).where(AccountScore.connection == self.connection),
+                AccountScore.account_id, ids)).all()
+            accounts = {a.id: a for a in session.execute(_only(select(
                 Account.id, Account.override_score, Account.override_reason, Account.owned_values,
                 Account.synced_at, Account.override_issue, Account.owner_id).where(
-                Account.connection == self.connection, Account.deleted == False)).all()}  # noqa: E712
-            snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(
-                select(WrittenSnapshot).where(WrittenSnapshot.connection == self.connection)).scalars()}
+                Account.connection == self.connection, Account.deleted == False), Account.id, ids)).all()}  # noqa: E712
+            snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(_only(select(
+                WrittenSnapshot.account_id, WrittenSnapshot.values, WrittenSnapshot.written_at).where(
+                WrittenSnapshot.connection == self.connection), WrittenSnapshot.account_id, ids)).all()}
             changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
             for score in scores:
                 account = accounts.get(score.account_id)
@@ -160,16 +184,47 @@ class WriteBack:
                     report.native_tier_kept += 1
                 if send:
                     changes[score.account_id] = (desired, send)
+                    self._shown[score.account_id] = dict(in_crm)
                 else:
                     report.unchanged += 1
+            if ids is not None:  # accounts that were not candidates need no write either
+                live = self._live_scored(session)
+                report.unchanged += live - report.candidates
+                report.candidates = live
+                report.overrides = self._overrides_in_force(session)
         if self.max_records and len(changes) > self.max_records:
             report.capped = len(changes) - self.max_records
             changes = dict(sorted(changes.items())[: self.max_records])
         return changes, report
 
-    def run(self, card: Scorecard, label: str, now: datetime) -> WriteReport:
-        """Send every change, in chunks; save snapshots of what succeeded as it goes."""
-        changes, report = self.pending(card, label)
+    def _overrides_in_force(self, session: Session) -> int:
+        """How many live scored accounts have a manual override that applies."""
+        rows = session.execute(select(Account.override_score, Account.override_reason, Account.override_issue).join(
+            AccountScore, and_(AccountScore.connection == Account.connection, AccountScore.account_id == Account.id)
+        ).where(Account.connection == self.connection, Account.deleted == False,  # noqa: E712
+                Account.override_score.is_not(None))).all()  # type: ignore[union-attr]
+        return sum(override_decision(row, self.needs_reason)[0] is not None for row in rows)
+
+    def _live_scored(self, session: Session) -> int:
+        """How many live accounts have a score."""
+        query = select(func.count()).select_from(AccountScore).join(Account, and_(
+            Account.connection == AccountScore.connection, Account.id == AccountScore.account_id)).where(
+            AccountScore.connection == self.connection, Account.deleted == False)  # noqa: E712
+        return int(session.execute(query).scalar_one())
+
+    def _candidates(self, session: Session, since: datetime) -> list[str]:
+        """Accounts stored at or after ``since``, or scored after their last successful write."""
+        written = aliased(WrittenSnapshot)
+        stored = select(Account.id).where(Account.connection == self.connection, Account.synced_at >= since)
+        rescored = select(AccountScore.account_id).outerjoin(written, and_(
+            written.connection == AccountScore.connection, written.account_id == AccountScore.account_id)).where(
+            AccountScore.connection == self.connection,
+            or_(written.account_id.is_(None), written.written_at < AccountScore.scored_at))
+        return sorted(set(session.execute(stored).scalars()) | set(session.execute(rescored).scalars()))
+
+    def run(self, card: Scorecard, label: str, now: datetime, since: datetime | None = None) -> WriteReport:
+        """Send every change, in chunks; save snapshots of what succeeded as it goes (``since``: see ``pending``)."""
+        changes, report = self.pending(card, label, since)
         self.report = report
         if report.capped:
             log.warning("writeback.capped", held_back=report.capped, cap=self.max_records)
@@ -180,6 +235,22 @@ class WriteBack:
             self._send(chunk, report, now)
             log.info("writeback.progress", written=report.written, failed=len(report.failed), total=len(ids))
         return report
+
+    def _record_shown(self, session: Session, sent: Mapping[str, Mapping[str, str]]) -> None:
+        """Keep the store's copy of the owned values the CRM shows in step with what was just written.
+
+        The next pull then recognises these records as changed only by the worker's own write
+        (see :mod:`worker.ingest.unchanged`) instead of storing and rescoring them again.
+        """
+        if not sent:
+            return
+        table = Account.__table__  # type: ignore[attr-defined]
+        statement = update(table).where(table.c.connection == bindparam("c"), table.c.id == bindparam("i")).values(
+            owned_values=bindparam("shown", type_=table.c.owned_values.type))
+        session.execute(statement, [
+            {"c": self.connection, "i": i, "shown": {**self._shown.get(i, {}),
+                                                     **{k: v for k, v in fields.items() if k in SHOWN}}}
+            for i, fields in sent.items()])
 
     def _send(self, chunk: dict[str, tuple[dict[str, str], dict[str, str]]], report: WriteReport,
               now: datetime) -> None:
@@ -198,6 +269,7 @@ class WriteBack:
                 if chunk[i][1].get("status"):
                     record_override_task(session, self.connection, i, self.owners.get(i), chunk[i][1]["status"],
                                          self.run_id, now)
+            self._record_shown(session, {i: chunk[i][1] for i in succeeded})
             for record_id, reason in outcome_failed.items():
                 session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type="writeback",
                                           record_id=record_id, field="owned values", reason=reason,
