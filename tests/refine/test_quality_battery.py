@@ -14,7 +14,7 @@ from worker.refine.worlds import GENERATORS, World, small_world
 
 
 def _run(world: World, seed: int, kfold: bool = False) -> WorldResult:
-    return measure(world.name, seed, world.input(), world.drivers, world.noise, kfold=kfold)
+    return measure(world.name, seed, world.input(), world.drivers, world.non_drivers, kfold=kfold)
 
 
 WEAK = {"uses_data_warehouse"}

@@ -58,8 +58,9 @@ class WorldResult:
 
     @property
     def accuracy_ok(self) -> bool | None:
-        """Card within the tolerance of the regression (None when the world is too small to judge)."""
-        if self.deals < MIN_DEALS_FOR_ACCURACY or self.card_auc is None or self.lr_auc is None:
+        """Card within the tolerance of the regression (None when the world is too small to judge, or holds no
+        signal: there the regression's edge over 0.5 is chance, and the target is proposing nothing)."""
+        if self.deals < MIN_DEALS_FOR_ACCURACY or self.card_auc is None or self.lr_auc is None or not self.drivers:
             return None
         return self.card_auc >= self.lr_auc - LR_TOLERANCE
 
@@ -94,7 +95,7 @@ def _result(world: str, seed: int, deals: int, analysis: Analysis, drivers: tupl
 
 
 def _measure_world(world: World, seed: int, kfold: bool = False) -> WorldResult:
-    return measure(world.name, seed, world.input(), world.drivers, world.noise, kfold=kfold)
+    return measure(world.name, seed, world.input(), world.drivers, world.non_drivers, kfold=kfold)
 
 
 def sandbox_result(seed: int = 7, accounts: int = 2000) -> WorldResult:

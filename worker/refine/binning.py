@@ -102,6 +102,9 @@ class Binning:
             return f"{name} unknown"
         if self.kind == "categorical":
             if index == self.other_index:
+                named = [v for group in self.groups for v in group]
+                if 0 < len(named) <= MAX_REST_NAMED:
+                    return f"{name}: not {', '.join(value_words(v) for v in named)}"
                 return f"{name}: other values"
             return f"{name}: {self._group_words(index)}"
         low, high = self.interval(index)

@@ -335,13 +335,15 @@ def evaluate(
     settings: RefineSettings,
     deff: float = 1.0,
     prior: Criterion | Condition | None = None,
+    supervised: bool = True,
 ) -> Candidate:
     """Fit a candidate's binning on ``rows`` and compute its bin statistics there (tests use ``deff``).
 
     With ``prior`` (the version in force's criterion or exclusion on this attribute), the association is
     also tested on its bins, and the stronger of the two tests counts, doubled (Bonferroni).
     """
-    fit = fit_binning(column, outcomes.target, rows, settings, settings.monotonic.get(column.name), deff=deff)
+    monotonic = settings.monotonic.get(column.name)
+    fit = fit_binning(column, outcomes.target, rows, settings, monotonic, supervised=supervised, deff=deff)
     if prior is not None and fit.groups_tested >= 2:
         stated = prior_test(prior, column, outcomes.target, rows, fit.min_size, deff)
         binning = prior_binning(prior, column) if stated.p_value < fit.test.p_value else None

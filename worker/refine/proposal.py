@@ -27,6 +27,7 @@ from worker.refine.timing import AttributeTiming
 from worker.score.scorecard.model import Condition, Criterion, Scorecard, ScorecardKind
 
 IntArray = npt.NDArray[np.int64]
+CONDITIONAL_RULES = frozenset({"not_significant", "small_effect"})
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def fit_card(
     deff = outcomes.design_effect(rows)
     priors = _priors(prior)
     candidates = [evaluate(c, "account", outcomes, rows, settings, deff, priors.get(c.name)) for c in columns]
-    screened = _with_conditional(screen(candidates, settings, timing), outcomes.target[rows], deff, settings, timing)
+    screened = _with_conditional(screen(candidates, settings, timing), outcomes, rows, deff, settings, timing)
     passing = sorted((s for s in screened if s.reason is None), key=lambda s: -s.candidate.iv)
     reasons: dict[str, tuple[str, str]] = {
         s.candidate.name: (s.reason, s.rule or "") for s in screened if s.reason is not None
@@ -106,21 +107,27 @@ def fit_card(
 
 def _with_conditional(
     screened: list[Screened],
-    y: npt.NDArray[np.bool_],
+    outcomes: Outcomes,
+    rows: IntArray,
     deff: float,
     settings: RefineSettings,
     timing: Mapping[str, AttributeTiming] | None,
 ) -> list[Screened]:
-    """Candidates that failed only for significance, tested again given the ones that passed (forward steps)."""
+    """Candidates that failed only for significance or marginal effect size, tested again given the ones that
+    passed (forward steps); a driver diluted by a stronger one shows a small effect on its own."""
     chosen = [s.candidate for s in screened if s.reason is None]
-    waiting = [s.candidate for s in screened if s.rule == "not_significant"]
-    found = forward_steps(chosen, waiting, y, deff, settings.alpha)
+    waiting = [s.candidate for s in screened if s.rule in CONDITIONAL_RULES]
+    found = forward_steps(chosen, waiting, outcomes.target[rows], deff, settings.conditional_alpha)
     known = timing or {}
     out = []
     for s in screened:
         if s.candidate.name in found:
-            again = screen_one(s.candidate, found[s.candidate.name], settings, known.get(s.candidate.name))
-            s = replace(again, conditional=True) if again.reason is None else s
+            candidate = s.candidate
+            if candidate.estimable_bins < 2:
+                candidate = evaluate(candidate.column, "account", outcomes, rows, settings, deff, supervised=False)
+            again = screen_one(candidate, found[candidate.name], settings, known.get(candidate.name))
+            if again.reason is None or again.rule == "small_effect":
+                s = replace(again, reason=None, rule=None, conditional=True)
         out.append(s)
     return out
 

@@ -101,6 +101,9 @@ class RefineSettings(BaseModel):
         monotonic: Optional per-attribute trend the bins' rates must follow.
         alpha: False discovery rate for the Benjamini-Hochberg procedure over all candidate criteria
             (and, as separate families, exclusions, triggers and segments).
+        conditional_alpha: False discovery rate of the forward conditional steps, which run only once some
+            criterion has passed the univariate screen at ``alpha`` (so a world without signal still
+            proposes nothing at the screen's error rate).
         min_iv: Least information value of a proposed criterion (0.02 is the usual floor of "weak").
         min_rate_diff: Least gap between the best and worst bin's target rate for a proposed criterion.
         suspicious_iv: Above this information value a proposed criterion carries a line in the brief asking
@@ -173,9 +176,10 @@ class RefineSettings(BaseModel):
     rare_category_share: float = Field(default=0.02, ge=0, lt=0.5)
     max_prebins: int = Field(default=10, ge=2, le=50)
     max_bins: int = Field(default=6, ge=2, le=20)
-    adjacent_max_pvalue: float = Field(default=0.05, gt=0, lt=1)
+    adjacent_max_pvalue: float = Field(default=0.3, gt=0, lt=1)
     monotonic: dict[str, Monotonic] = Field(default_factory=dict)
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    conditional_alpha: float = Field(default=0.05, gt=0, lt=1)
     min_iv: float = Field(default=0.02, ge=0)
     min_rate_diff: float = Field(default=0.05, ge=0, le=1)
     suspicious_iv: float = Field(default=1.0, gt=0)

@@ -198,7 +198,9 @@ def _evidence(analysis: Analysis, ctx: BriefContext) -> tuple[str, ...]:
         if not estimable:
             continue
         best = max(estimable, key=lambda b: b.woe)
-        if best.values and set(best.values) <= {"true", "false"}:
+        if best.matcher == "other":
+            words = best.label.split(": ", 1)[-1]
+        elif best.values and set(best.values) <= {"true", "false"}:
             words = f"({vocab.values(criterion.attribute, list(best.values))})"
         elif best.values:
             words = f"is {vocab.values(criterion.attribute, list(best.values), limit=6)}"

@@ -106,6 +106,9 @@ class Vocabulary:
             return self.values(criterion.attribute, list(chosen.values))
         if chosen.range is not None:
             return self.range_words(criterion.attribute, *chosen.range)
+        named = [v for b in criterion.bins if b.values is not None for v in b.values]
+        if 0 < len(named) <= 2:
+            return "anything but " + self.values(criterion.attribute, named)
         return "any other value"
 
     def relabel(self, text: str, attributes: Sequence[str] | None = None) -> str:

@@ -39,6 +39,12 @@ class World:
     noise: tuple[str, ...]
     dates: Dates = "spread"
 
+    @property
+    def non_drivers(self) -> tuple[str, ...]:
+        """Every generated attribute without a planted effect (the noise ones and the idle firmographics)."""
+        names = {k for a in self.accounts for k in a.attributes}
+        return tuple(sorted(names - set(self.drivers)))
+
     def input(self) -> RefinementInput:
         """The refinement input; ``missing`` dates leave every close date unknown (NaN)."""
         data = RefinementInput.from_records(self.accounts, self.deals, [], NOW)
