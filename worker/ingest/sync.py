@@ -1,7 +1,7 @@
 """The sync loop: pull each object incrementally, normalise, store rows and watermark together.
 
-Ordered pages (ascending incremental pulls) checkpoint the watermark after every
-page, in the same transaction as the page's rows. Unordered pages (full pulls by
+Ordered pages (ascending incremental pulls) checkpoint the watermark with every batch of
+pages stored (:data:`STORE_BATCH` records), in the same transaction as their rows. Unordered pages (full pulls by
 id) store their rows as they come but promote the watermark only with the last
 page, so a crash mid-pull re-reads rather than skips.
 """
@@ -29,6 +29,9 @@ from worker.store import Account, Deal, EvidenceNoteRow, Owner, QuarantineRow, S
 
 OBJECT_ORDER: tuple[ObjectType, ...] = ("owners", "accounts", "deals", "notes")
 PROGRESS_EVERY = 5_000
+STORE_BATCH = 2_000
+"""Pages are stored together, with their watermark, once this many records are held (or at the end):
+one transaction per 2,000 rows instead of one per page of 100 or 200."""
 log = get_logger("worker.ingest.sync")
 
 
@@ -123,16 +126,27 @@ class Sync:
         self.report.pulled[object_type] += 0  # reported even when nothing changed
         log.info("sync.start", object=object_type, mode="full" if full else "incremental",
                  since=mark.value.isoformat() if mark.value else None)
+        held: list[RawRecord] = []
+        ordered = False
         for page, last in _with_last_flag(self._timed_pages(request)):
-            t0, normalised = time.perf_counter(), self.report.seconds["normalise"]
             records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
-            mark = mark.advance(records)
-            checkpoint = (page.ordered or last) and object_type != "owners"
-            self._store(object_type, records, mark.capped(started_at) if checkpoint else None, started_at)
-            self._progress(object_type, len(records))
-            self.report.seconds["store"] += time.perf_counter() - t0 - (self.report.seconds["normalise"] - normalised)
+            mark, ordered = mark.advance(records), page.ordered
+            held.extend(records)
+            if len(held) >= STORE_BATCH or last:
+                self._flush(object_type, held, mark, (ordered or last) and object_type != "owners", started_at)
+                held = []
+        if held or ordered:
+            self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
                  unchanged=self.report.unchanged[object_type], quarantined=self.report.quarantined[object_type])
+
+    def _flush(self, object_type: ObjectType, records: list[RawRecord], mark: Watermark, checkpoint: bool,
+               started_at: datetime) -> None:
+        """Store held records, with the watermark when ``checkpoint``, in one transaction."""
+        t0, normalised = time.perf_counter(), self.report.seconds["normalise"]
+        self._store(object_type, records, mark.capped(started_at) if checkpoint else None, started_at)
+        self._progress(object_type, len(records))
+        self.report.seconds["store"] += time.perf_counter() - t0 - (self.report.seconds["normalise"] - normalised)
 
     def _timed_pages(self, request: PullRequest) -> Iterator[Page]:
         """The connector's pages, adding the time spent waiting for each to the pull figure."""
