@@ -74,6 +74,8 @@ class FieldSpec:
     label: str
     type: Literal["number", "string", "text", "datetime"]
     description: str = ""
+    object_type: Literal["accounts", "deals"] = "accounts"
+    """Accounts (companies) or deals (opportunities)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,10 @@ class Connector(ABC):
     @abstractmethod
     def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
         """Write owned values (account id → field → value), batched; only these fields are sent."""
+
+    def write_deals(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
+        """Write owned deal values (deal id → field → value), batched. Connectors without it fail each one."""
+        return WriteOutcome((), {i: f"the {self.name} connector cannot write deals" for i in updates})
 
     def write_chunk(self, pending: int) -> int:
         """How many records to hand to one :meth:`write_accounts` call when ``pending`` must be written.

@@ -39,6 +39,7 @@ BATCH_SIZE = 100
 HISTORY_BATCH = 50
 ASSOCIATION_BATCH = 1000
 PROPERTY_GROUP = "icp_fit"
+_OBJECTS = {"accounts": "companies", "deals": "deals"}
 _FIELD_TYPES = {"number": ("number", "number"), "string": ("string", "text"),
                 "text": ("string", "textarea"), "datetime": ("datetime", "date")}
 
@@ -174,62 +175,73 @@ class HubSpotConnector(Connector):
     # -- owned fields ----------------------------------------------------------------------------
 
     def check_fields(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
-        """Which owned company properties are missing or read-only."""
-        api = self.client.api("crm.properties.core_api")
-        response = self.client.call("GET /crm/v3/properties/companies", api.get_all, "companies",
-                                    expect=page_check("name"))
-        usable = {p.name for p in response.results
-                  if not getattr(getattr(p, "modification_metadata", None), "read_only_value", False)}
-        missing = tuple(f.name for f in owned if f.name not in usable)
+        """Which owned company (and deal) properties are missing or read-only."""
+        missing: list[str] = []
+        for hubspot_object in dict.fromkeys(["companies", *(_OBJECTS[f.object_type] for f in owned)]):
+            api = self.client.api("crm.properties.core_api")
+            response = self.client.call(f"GET /crm/v3/properties/{hubspot_object}", api.get_all, hubspot_object,
+                                        expect=page_check("name"))
+            usable = {p.name for p in response.results
+                      if not getattr(getattr(p, "modification_metadata", None), "read_only_value", False)}
+            missing += [f.name for f in owned if _OBJECTS[f.object_type] == hubspot_object and f.name not in usable]
         how = ("Run `icp setup` with a private-app token that has the crm.schemas.companies.write scope, "
                f"or create them by hand in Settings > Properties > Companies (group '{PROPERTY_GROUP}').")
-        return OwnedFieldStatus(missing, how if missing else "")
+        return OwnedFieldStatus(tuple(missing), how if missing else "")
 
     def setup_fields(self, owned: Sequence[FieldSpec]) -> list[str]:
-        """Create the property group and the missing owned properties. Idempotent."""
+        """Create the property group and the missing owned properties (companies, deals). Idempotent."""
         missing = self.check_fields(owned).missing
         if not missing:
             return []
-        self._ensure_group()
         api = self.client.api("crm.properties.core_api")
         created = []
         for spec in (f for f in owned if f.name in missing):
+            hubspot_object = _OBJECTS[spec.object_type]
+            self._ensure_group(hubspot_object)
             kind, field_type = _FIELD_TYPES[spec.type]
             body = {"name": spec.name, "label": spec.label, "type": kind, "fieldType": field_type,
                     "groupName": PROPERTY_GROUP, "description": spec.description}
-            self.client.call("POST /crm/v3/properties/companies", api.create, "companies", body)
+            self.client.call(f"POST /crm/v3/properties/{hubspot_object}", api.create, hubspot_object, body)
             created.append(spec.name)
         return created
 
-    def _ensure_group(self) -> None:
+    def _ensure_group(self, hubspot_object: str = "companies") -> None:
         api = self.client.api("crm.properties.groups_api")
-        groups = self.client.call("GET /crm/v3/properties/companies/groups", api.get_all, "companies")
+        groups = self.client.call(f"GET /crm/v3/properties/{hubspot_object}/groups", api.get_all, hubspot_object)
         if any(g.name == PROPERTY_GROUP for g in groups.results or []):
             return
         body = {"name": PROPERTY_GROUP, "label": "ICP Fit", "displayOrder": -1}
-        self.client.call("POST /crm/v3/properties/companies/groups", api.create, "companies", body)
+        self.client.call(f"POST /crm/v3/properties/{hubspot_object}/groups", api.create, hubspot_object, body)
 
     # -- writing ---------------------------------------------------------------------------------
 
     def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
         """Batch-update owned properties, 100 per call; a 207 retries only its failed records, once."""
+        return self._write("companies", updates)
+
+    def write_deals(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
+        """Batch-update owned deal properties, 100 per call (``POST /crm/v3/objects/deals/batch/update``)."""
+        return self._write("deals", updates)
+
+    def _write(self, hubspot_object: str, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
         ids = list(updates)
         succeeded: list[str] = []
         failed: dict[str, str] = {}
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = ids[start:start + BATCH_SIZE]
-            errors = self._update_batch(chunk, updates)
+            errors = self._update_batch(chunk, updates, hubspot_object)
             if errors:
-                errors = self._update_batch(list(errors), updates)
+                errors = self._update_batch(list(errors), updates, hubspot_object)
             failed.update(errors)
             succeeded.extend(i for i in chunk if i not in errors)
         return WriteOutcome(tuple(succeeded), failed)
 
-    def _update_batch(self, ids: list[str], updates: Mapping[str, Mapping[str, str | None]]) -> dict[str, str]:
-        api = self.client.api("crm.companies.batch_api")
+    def _update_batch(self, ids: list[str], updates: Mapping[str, Mapping[str, str | None]],
+                      hubspot_object: str = "companies") -> dict[str, str]:
+        api = self.client.api(f"crm.{hubspot_object}.batch_api")
         body = {"inputs": [{"id": i, "properties": {k: ("" if v is None else v) for k, v in updates[i].items()}}
                            for i in ids]}
-        response = self.client.call_json("POST /crm/v3/objects/companies/batch/update", api.update, body)
+        response = self.client.call_json(f"POST /crm/v3/objects/{hubspot_object}/batch/update", api.update, body)
         errors: dict[str, str] = {}
         for error in getattr(response, "errors", None) or []:
             context = error.context or {}

@@ -21,7 +21,7 @@ from typing import Any
 from connectors.base import TaskCompletion, TaskOutcome, TaskRequest, WriteOutcome
 from connectors.errors import FatalError
 from connectors.http import RetryPolicy
-from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.client import HubSpotClient, page_check
 from connectors.idempotent import create_once
 
 __all__ = ["TASK_BATCH", "TASK_TO_COMPANY", "HubSpotTasks", "task_body"]
@@ -68,7 +68,8 @@ class HubSpotTasks:
             body = {"filterGroups": [{"filters": [{"propertyName": "hs_task_body", "operator": "CONTAINS_TOKEN",
                                                    "value": k}]} for k in sorted(wanted)],
                     "properties": ["hs_task_body"], "limit": 100, "after": "0", "sorts": []}
-            response = self.client.call("POST /crm/v3/objects/tasks/search", api.do_search, body, search=True)
+            response = self.client.call("POST /crm/v3/objects/tasks/search", api.do_search, body, search=True,
+                                        expect=page_check("id", properties=True))
             for result in response.results or []:
                 key = _key_of(result.properties)
                 if key in wanted and key not in found:
@@ -93,7 +94,8 @@ class HubSpotTasks:
         api = self.client.api("crm.objects.tasks.batch_api")
         body = {"inputs": [_input(tasks[k]) for k in keys]}
         try:
-            response = self.client.call("POST /crm/v3/objects/tasks/batch/create", api.create, body, retry=False)
+            response = self.client.call("POST /crm/v3/objects/tasks/batch/create", api.create, body, retry=False,
+                                        expect=page_check("id", properties=True))
         except FatalError as exc:
             if exc.status != 400:
                 raise

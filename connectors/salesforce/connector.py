@@ -179,6 +179,17 @@ class SalesforceConnector(Connector):
             raise MissingFieldsError(missing, HOW_TO_FIX.format(permission_set=self.settings.permission_set))
         return self._writer.write(typed)
 
+    def write_deals(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
+        """Owned Opportunity fields through sObject Collections, 200 a call."""
+        typed = {i: {name: coerce(value, self.schema.field_type("Opportunity", name)) for name, value in values.items()}
+                 for i, values in updates.items()}
+        missing = sorted({n for values in updates.values() for n in values
+                          if self.schema.field_type("Opportunity", n) is None})
+        if missing:
+            raise MissingFieldsError([f"Opportunity.{n}" for n in missing],
+                                     HOW_TO_FIX.format(permission_set=self.settings.permission_set))
+        return self._writer.write(typed, "Opportunity")
+
     # -- tasks and reads -------------------------------------------------------------------------
 
     def find_task(self, key: str) -> str | None:

@@ -19,6 +19,7 @@ from connectors.salesforce.client import SalesforceClient
 __all__ = ["Schema", "HOW_TO_FIX", "coerce"]
 
 NUMERIC = frozenset({"double", "currency", "percent", "int", "long"})
+SOBJECTS = {"accounts": "Account", "deals": "Opportunity"}
 HOW_TO_FIX = ("Deploy deploy/salesforce (`sf project deploy start --source-dir deploy/salesforce/force-app`) and "
               "assign the {permission_set} permission set to the integration user (README, '## Salesforce'), or run "
               "`icp setup` as a user with Customize Application. A field that exists but is hidden by field-level "
@@ -75,9 +76,12 @@ class Schema:
         return None if entry is None else str(entry.get("type"))
 
     def check(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
-        """Owned Account fields and the Task review key: present, visible and writable."""
-        account = self.fields("Account", refresh=True)
-        missing = [f.name for f in owned if not account.get(f.name, {}).get("updateable")]
+        """Owned Account (and Opportunity) fields and the Task review key: present, visible and writable."""
+        missing: list[str] = []
+        for sobject in dict.fromkeys(SOBJECTS[f.object_type] for f in owned):
+            described = self.fields(sobject, refresh=True)
+            missing += [f.name if sobject == "Account" else f"{sobject}.{f.name}" for f in owned
+                        if SOBJECTS[f.object_type] == sobject and not described.get(f.name, {}).get("updateable")]
         key = self.fields("Task", refresh=True).get(self.review_key_field, {})
         if not key.get("createable"):
             missing.append(f"Task.{self.review_key_field}")
@@ -89,18 +93,19 @@ class Schema:
         missing = set(self.check(specs).missing)
         if not missing:
             return []
-        wanted = [(f"Account.{s.name}", {**_METADATA[s.type], "label": s.label, "description": s.description})
-                  for s in specs if s.name in missing]
+        wanted = [(f"{SOBJECTS[s.object_type]}.{s.name}", {**_METADATA[s.type], "label": s.label,
+                                                              "description": s.description})
+                  for s in specs if s.name in missing or f"{SOBJECTS[s.object_type]}.{s.name}" in missing]
         if f"Task.{self.review_key_field}" in missing:
             wanted.append((f"Activity.{self.review_key_field}",
                            {"type": "Text", "length": 80, "externalId": True, "unique": True, "caseSensitive": False,
                             "label": "ICP review key", "description": "Makes ICP Worker review tasks idempotent."}))
         created = [name for name, metadata in wanted if self._create_field(name, metadata)]
         self._grant([name for name, _ in wanted])
-        self.fields("Account", refresh=True)
-        self.fields("Task", refresh=True)
-        return [name.partition(".")[2] if name.startswith("Account.") else f"Task.{name.partition('.')[2]}"
-                for name in created]
+        for sobject in ("Account", "Task", *(SOBJECTS[s.object_type] for s in specs)):
+            self.fields(sobject, refresh=True)
+        return [name.partition(".")[2] if name.startswith("Account.") else
+                f"Task.{name.partition('.')[2]}" if name.startswith("Activity.") else name for name in created]
 
     def _create_field(self, full_name: str, metadata: Mapping[str, Any]) -> bool:
         """True if created; False if it already existed (hidden by field-level security)."""

@@ -45,28 +45,28 @@ class AccountWriter:
         self.client, self.bulk_threshold, self.bulk_poll_seconds = client, bulk_threshold, bulk_poll_seconds
         self._on_bulk = on_bulk
 
-    def write(self, updates: Updates) -> WriteOutcome:
-        """Collections below the bulk threshold, one bulk job at or above it."""
-        if len(updates) >= self.bulk_threshold:
+    def write(self, updates: Updates, sobject: str = "Account") -> WriteOutcome:
+        """Collections below the bulk threshold, one bulk job at or above it (Accounts)."""
+        if sobject == "Account" and len(updates) >= self.bulk_threshold:
             return self._bulk(updates)
         succeeded: list[str] = []
         failed: dict[str, str] = {}
         ids = list(updates)
         for start in range(0, len(ids), COLLECTION_SIZE):
             chunk = ids[start:start + COLLECTION_SIZE]
-            errors = self._collection(chunk, updates)
+            errors = self._collection(chunk, updates, sobject)
             retry = [i for i, (code, _) in errors.items() if code not in PERMANENT_CODES]
             if retry:
-                again = self._collection(retry, updates)
+                again = self._collection(retry, updates, sobject)
                 errors = {i: e for i, e in errors.items() if i not in retry} | again
             failed.update({i: reason for i, (_, reason) in errors.items()})
             succeeded.extend(i for i in chunk if i not in errors)
         return WriteOutcome(tuple(succeeded), failed)
 
-    def _collection(self, ids: list[str], updates: Updates) -> dict[str, tuple[str, str]]:
+    def _collection(self, ids: list[str], updates: Updates, sobject: str = "Account") -> dict[str, tuple[str, str]]:
         """One collection call; id → (error code, reason) for the records that failed."""
         body = {"allOrNone": False,
-                "records": [{"attributes": {"type": "Account"}, "id": i, **updates[i]} for i in ids]}
+                "records": [{"attributes": {"type": sobject}, "id": i, **updates[i]} for i in ids]}
         results = self.client.call("PATCH composite/sobjects",
                                    lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body)) or []
         errors: dict[str, tuple[str, str]] = {}

@@ -99,7 +99,7 @@ class SalesforceSandbox(SandboxServer):
 
     @property
     def collection_sizes(self) -> list[int]:
-        """The number of records in each ``composite/sobjects`` update so far, in order."""
+        """The number of records in each ``composite/sobjects`` update of Accounts so far, in order."""
         return list(self.collections.sizes)
 
     def issue_session(self) -> str:

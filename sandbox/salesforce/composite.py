@@ -71,6 +71,8 @@ class CollectionEndpoints:
                  insert: Callable[[SObjectTable, dict[str, Any]], str] | None = None) -> None:
         self.org, self.faults = org, faults
         self.sizes: list[int] = []
+        """Records in each update of Accounts (write-back), in order; other updates go to ``other_sizes``."""
+        self.other_sizes: list[int] = []
         self._insert = insert
 
     def _records(self, request: Request) -> list[Any] | Response:
@@ -78,7 +80,6 @@ class CollectionEndpoints:
         records = body.get("records")
         if not isinstance(records, list) or not records:
             return sf_error(400, "INVALID_FIELD", "records: a non-empty list is required")
-        self.sizes.append(len(records))
         if len(records) > MAX_COLLECTION:
             return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than "
                                                       f"{MAX_COLLECTION} records into this call")
@@ -148,7 +149,8 @@ class CollectionEndpoints:
         records = body.get("records")
         if not isinstance(records, list) or not records:
             return sf_error(400, "INVALID_FIELD", "records: a non-empty list is required")
-        self.sizes.append(len(records))
+        kinds = {str((r.get("attributes") or {}).get("type")) for r in records if isinstance(r, dict)}
+        (self.sizes if kinds <= {"Account"} else self.other_sizes).append(len(records))
         if len(records) > MAX_COLLECTION:
             return sf_error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than "
                                                       f"{MAX_COLLECTION} records into this call")

@@ -39,6 +39,7 @@ class CrmHarness(Protocol):
     def write_calls(self) -> int: ...
     def account_values(self, account_id: str) -> dict[str, Any]: ...
     def owner_ids(self) -> list[str]: ...
+    def deal_values(self, deal_id: str) -> dict[str, Any]: ...
     def edit_values(self, account_id: str, values: dict[str, Any], at: datetime) -> None: ...
     def tasks(self) -> list[dict[str, Any]]: ...
     def task_create_route(self) -> str: ...
@@ -78,6 +79,11 @@ class HubSpotHarness:
         row = store.row_of(account_id)
         names = list(self.server.portal.registries["companies"].properties)
         return {n: store.read(row, n) for n in names}
+
+    def deal_values(self, deal_id: str) -> dict[str, Any]:
+        store = self.server.deals
+        row = store.row_of(deal_id)
+        return {n: store.read(row, n) for n in self.server.portal.registries["deals"].properties}
 
     def edit_values(self, account_id: str, values: dict[str, Any], at: datetime) -> None:
         """Set properties of a company as a person would (None clears one)."""
@@ -159,6 +165,9 @@ class SalesforceHarness:
 
     def account_values(self, account_id: str) -> dict[str, Any]:
         return self.server.values("Account", account_id)
+
+    def deal_values(self, deal_id: str) -> dict[str, Any]:
+        return self.server.values("Opportunity", deal_id)
 
     def edit_values(self, account_id: str, values: dict[str, Any], at: datetime) -> None:
         """Set fields of an Account as a person would (None clears one)."""

@@ -14,7 +14,7 @@ from worker.govern.approval import approve_version
 from worker.operate.cycle import run_cycle, utcnow
 from worker.score.scorecard import load_scorecard, parse_scorecard
 from worker.settings import DEFAULT_CONFIG, STARTER_SCORECARDS, ReviewOptions, TierChangeRule
-from worker.store import Account, AccountScore, ReviewTask
+from worker.store import Account, AccountScore, Deal, ReviewTask
 
 
 def owned_accounts(ctx: Context) -> list[tuple[str, str]]:
@@ -109,3 +109,32 @@ def test_a_new_version_that_drops_accounts_two_tiers_raises_owner_tasks_capped_t
     with Session(ctx.engine) as session:
         statuses = Counter(session.execute(select(ReviewTask.status).where(ReviewTask.kind == "tier-change")).scalars())
     assert statuses == Counter({"created": len(dropped)})
+
+
+def test_open_deals_carry_their_accounts_fit_written_once(ctx: Context, crm: CrmHarness) -> None:
+    """Every open deal gets its account's score and tier; nothing is sent again while they are unchanged, and
+    a changed account rewrites only its own open deals. Closed deals are left alone."""
+    deals = ctx.mapping.owned_deals
+    assert deals is not None
+    approve_starter(ctx)
+    first = run_cycle(ctx, crm.connector)
+    with Session(ctx.engine) as session:
+        rows = session.execute(select(Deal.id, Deal.account_id, Deal.outcome)).all()
+        shown = dict(session.execute(select(AccountScore.account_id, AccountScore.score)).all())  # type: ignore[arg-type]
+    open_deals = {d: a for d, a, outcome in rows if outcome == "open" and a in shown}
+    closed = [d for d, _, outcome in rows if outcome != "open"]
+    assert open_deals and closed and first.deals_written == len(open_deals)
+    for deal, account in open_deals.items():
+        values = crm.deal_values(deal)
+        assert int(values[deals.score]) == shown[account] and values[deals.tier] in "ABCD"
+    assert all(crm.deal_values(d).get(deals.score) in (None, "") for d in closed)
+    crm.set_clock(WORLD_NOW + timedelta(hours=2))
+    assert run_cycle(ctx, crm.connector).deals_written == 0
+    account = next(iter(open_deals.values()))
+    owned, override = ctx.mapping.owned, ctx.mapping.accounts.override
+    assert owned is not None
+    crm.edit_values(account, {override["score"]: 3, override["reason"]: "churn risk"}, WORLD_NOW + timedelta(hours=3))
+    crm.set_clock(WORLD_NOW + timedelta(hours=4))
+    third = run_cycle(ctx, crm.connector)
+    assert third.deals_written == sum(1 for a in open_deals.values() if a == account)
+    assert all(int(crm.deal_values(d)[deals.score]) == 3 for d, a in open_deals.items() if a == account)

@@ -145,6 +145,18 @@ class OwnedFields(_Section):
         ]
 
 
+class OwnedDealFields(_Section):
+    """The deal (opportunity) fields the worker owns: its account's fit score and tier, on open deals."""
+
+    score: str
+    tier: str
+
+    def specs(self) -> list[FieldSpec]:
+        """The owned deal fields with their types, for setup and checks."""
+        return [FieldSpec(self.score, "Account ICP fit score", "number", "The account's fit score 0-100.", "deals"),
+                FieldSpec(self.tier, "Account ICP fit tier", "string", "The account's fit tier.", "deals")]
+
+
 class NativeTier(_Section):
     """The CRM's own ICP-tier field, mirrored only when ``writeback.mirror_native_tier`` is on."""
 
@@ -160,6 +172,7 @@ class FieldMapping(_Section):
     deals: DealMapping = DealMapping()
     notes: NoteMapping = NoteMapping()
     owned: OwnedFields | None = None
+    owned_deals: OwnedDealFields | None = None
     native_tier: NativeTier | None = None
 
     @field_validator("accounts", mode="before")
@@ -177,6 +190,7 @@ class FieldMapping(_Section):
         The worker writes only the owned fields; it reads the override fields and never writes them.
         """
         specs = self.owned.specs() if self.owned is not None else []
+        specs += self.owned_deals.specs() if self.owned_deals is not None else []
         override = self.accounts.override
         if "score" in override:
             specs.append(FieldSpec(override["score"], "ICP fit override", "number",

@@ -39,6 +39,7 @@ from worker.operate.drift_step import check_drift
 from worker.score.scoring import ScoredAccounts, score_store
 from worker.score.versions import VersionInfo
 from worker.store import Account, MeasurementEvent, Run, session_scope
+from worker.writeback.deals import write_deal_fields
 from worker.writeback.writer import WriteBack
 
 log = get_logger("worker.operate.cycle")
@@ -75,6 +76,8 @@ class CycleSummary:
     write_capped: int = 0
     overrides: int = 0
     native_tier_kept: int = 0
+    deals_written: int = 0
+    deal_write_failures: int = 0
     tasks_created: int = 0
     tasks_capped: int = 0
     tasks_unassigned: list[str] = field(default_factory=list)
@@ -222,6 +225,9 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
         measured.writer = writer
         written = writer.run(version.scorecard, version.label, started, since=None if scoring.full else started)
         tasks.dispatch()  # the owner tasks of ignored overrides, recorded with their records' snapshots
+        deals = write_deal_fields(ctx.engine, ctx.name, connector, ctx.mapping.owned_deals,
+                                  ctx.config.writeback.deal_fields, run_id, started)
+    summary.deals_written, summary.deal_write_failures = deals.written, len(deals.failed)
     summary.written, summary.unchanged = written.written, written.unchanged
     summary.write_failures, summary.write_capped = len(written.failed), written.capped
     summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept
