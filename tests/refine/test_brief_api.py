@@ -42,7 +42,7 @@ def test_summary_opens_with_the_verdict_and_fits_a_task(renderings: dict[str, st
     """The first line is the recommendation with the comparison; five titled blocks follow; short enough for a task."""
     first = renderings["text"].splitlines()[0]
     assert first.startswith("Recommended: approve v2. It ranks") and "against" in first and "for v1" in first
-    assert re.search(r"\(\+\d+ points, 95% CI [+-]\d+ to \+\d+\)", first), first
+    assert re.search(r"\(\+\d+ points, 95% CI (?:[+-]\d+|0) to \+\d+\)", first), first
     for title in SECTIONS:
         assert f"{title}:" in renderings["text"] and f"**{title}**" in renderings["summary_md"]
     assert len(renderings["text"]) <= 3_000 and len(renderings["summary_md"]) <= 3_000

@@ -58,7 +58,7 @@ def test_first_screen_opens_the_brief_with_its_five_blocks(named: dict[str, obje
     html = str(named["html"])
     head = visible(html[: html.index('id="validation"')])
     assert "Recommended: approve v2. It ranks a deal that became a good customer above one that did not" in head
-    compared = r"\d+% of the time, against \d+% for v1 \([+-]\d+ points, 95% CI [+-]\d+ to [+-]\d+\)"
+    compared = r"\d+% of the time, against \d+% for v1 \((?:[+-]\d+|0) points, 95% CI (?:[+-]\d+|0) to (?:[+-]\d+|0)\)"
     assert re.search(compared + ", the version in force", head)
     for block in ("What changes", "Why", "How sure", "Who is affected", "Risks"):
         assert block in head

@@ -304,7 +304,10 @@ def _pct(value: float | None) -> str:
 
 
 def _points(value: float) -> str:
-    return "n/a" if value != value else f"{100 * value:+.0f}"
+    if value != value:
+        return "n/a"
+    whole = round(100 * value)
+    return "0" if whole == 0 else f"{whole:+d}"
 
 
 def _replication(validation: Validation) -> dict[str, float]:
