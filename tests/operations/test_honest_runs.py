@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -146,3 +147,25 @@ def test_a_clean_stop_exits_0_and_keeps_state(tmp_path: Path) -> None:
         again = subprocess.run([*icp, "run", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["status"] in ("ok", "partial")
+
+
+def test_a_signal_stops_the_run_cleanly_with_exit_0(tmp_path: Path) -> None:
+    """SIGTERM during ``icp run``: the run ends at its current step as stopped, exit 0, state kept."""
+    token = "pat-na1-11111111-2222-3333-4444-555555555555"
+    with start_hubspot_sandbox(seed=3, accounts=150, token=token) as server:
+        env = {**os.environ, "ICP_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "HUBSPOT_BASE_URL": server.url,
+               "HUBSPOT_ACCESS_TOKEN": token, "ICP_LOG_FORMAT": "json"}
+        icp = [sys.executable, "-m", "worker.cli"]
+        assert subprocess.run([*icp, "setup"], env=env, capture_output=True, timeout=120).returncode == 0
+        server.faults.add("GET /crm/v3/objects/deals", 503, headers={"Retry-After": "2"})
+        child = subprocess.Popen([*icp, "run", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        assert child.stderr is not None
+        for line in child.stderr:
+            if '"sync.start"' in line and '"deals"' in line:
+                child.send_signal(signal.SIGTERM)
+                break
+        out, _ = child.communicate(timeout=120)
+    assert child.returncode == 0
+    summary = json.loads(out)
+    assert summary["status"] == "stopped" and summary["pulled"]["accounts"] == 150

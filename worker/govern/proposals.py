@@ -212,6 +212,7 @@ def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
             version, new = store_proposal(ctx, card, by=Actor(by, WORKER), now=moment,
                                           evidence=evidence, note=analysis.headline, analysis=analysis,
                                           run_id=run_id), True
+            log.info("refine.stored", version=version.label)
     label = version.label if version else f"run-{run_id}"
     if version is None:
         store_briefs(ctx.engine, ctx.name, analysis, brief_context(ctx, label, analysis, current), run_id, moment)
