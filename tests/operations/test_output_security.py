@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import csv
+import re
 import stat
 from pathlib import Path
 
@@ -156,3 +157,16 @@ def test_a_refused_salesforce_login_names_the_host() -> None:
     with pytest.raises(ConnectorError, match=r"127\.0\.0\.1:9: connection refused"):
         connector.client.sf()
     assert requests  # the connector speaks through requests
+
+
+def test_the_markdown_brief_carries_no_raw_html_from_crm_data() -> None:
+    """A ``<script>`` in CRM data (here a readiness message and the label) reaches the Markdown brief as text."""
+    from dataclasses import replace
+
+    from tests.refine.planted import planted_analysis
+    from worker.refine.brief import render_brief
+
+    hostile = replace(planted_analysis(), messages=("<script>alert(1)</script> [click](javascript:alert(2))",))
+    markdown = render_brief(hostile, "<img src=x onerror=alert(3)>", "md")
+    assert "<script" not in markdown.lower() and "<img" not in markdown.lower()
+    assert re.search(r"(?<!\\)\]\(javascript:", markdown) is None  # the brackets are escaped: no link
