@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from connectors.base import ValueChange
 from tests.contract.harness import WORLD_NOW, hubspot_harness, make_context, ready_context, salesforce_harness
 from tests.salesforce.conftest import DEPLOY
 from worker.context import Context
@@ -29,7 +30,6 @@ from worker.ingest.mapping import FieldMapping
 from worker.ingest.sync import Sync
 from worker.settings import DEFAULT_CONFIG
 from worker.store import AttributeHistory, Deal
-from connectors.base import ValueChange
 
 BATCH_READ = "POST /crm/v3/objects/companies/batch/read"
 EDITED_AT = WORLD_NOW + timedelta(minutes=90)

@@ -125,3 +125,21 @@ def test_held_out_scorecard_ranks_like_a_logistic_regression(tmp_path: Path, mon
         print(f"\nSalvirt B2B, 5 folds, {', '.join(FIRMOGRAPHIC)}: card AUC {card:.3f} "
               f"(folds {', '.join(f'{a:.3f}' for a in cards)}), logistic regression {regression:.3f}")
     assert card >= regression - 0.02 and card > 0.65
+
+
+def test_a_declared_after_close_attribute_is_held_back(store_url: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV mapping's ``known: after_close`` is stored with the import and reaches the refinement, which
+    then never scores that attribute, however strong (here the existing-customer flag)."""
+    monkeypatch.delenv("ICP_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    mapping = tmp_path / "mapping.yaml"
+    text = MAPPING.read_text(encoding="utf-8")
+    mapping.write_text(text.replace("{column: Client, type: category, known: before_close}",
+                                    "{column: Client, type: category, known: after_close}"), encoding="utf-8")
+    icp = icp_in(tmp_path, store_url)
+    assert icp("import", "csv", "--mapping", str(mapping), "--deals", str(DATASET)).exit_code == 0
+    refined = icp("refine", "--json")
+    assert refined.exit_code == 0, refined.output
+    client = next(c for c in json.loads(refined.stdout)["criteria"] if c["attribute"] == "client")
+    assert client["status"] == "under_review" and "after_close" in json.dumps(client)

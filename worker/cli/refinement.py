@@ -9,17 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from worker.cli.common import (
-    EXIT_FAILED,
-    MAX_VERSION,
-    console,
-    context_of,
-    err_console,
-    fail,
-    guarded,
-    now,
-    print_json,
-)
+from worker.cli.common import EXIT_FAILED, MAX_VERSION, console, context_of, err_console, fail, guarded, now, print_json
 from worker.cli.outputs import checked_input, checked_output, write_output
 from worker.govern.proposals import parse_as_of, read_brief, run_refinement
 from worker.ingest.csv_import import CsvImport, load_csv_mapping

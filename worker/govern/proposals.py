@@ -23,9 +23,9 @@ from sqlmodel import Session
 from worker.context import Context
 from worker.govern.briefs import BRIEF_FORMATS, read_brief, store_briefs, vocabulary_for, write_briefs
 from worker.govern.impact import store_impact
-from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
 from worker.ingest.history import attribute_timing
 from worker.ingest.mapping import KnownWhen, MappingError
+from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote
 from worker.ingest.scorecard_check import mapped_kinds, scorecard_problems, stored_kinds
 from worker.ingest.vocabulary import load_field_labels
 from worker.logs import get_logger
@@ -40,8 +40,20 @@ from worker.settings import ConfigError
 from worker.store import Account, Deal, EvidenceNoteRow, Run, ScorecardVersionRow, session_scope
 
 log = get_logger("worker.govern.proposals")
-__all__ = ["BRIEF_FORMATS", "RefinementOutcome", "brief_context", "check_against_evidence", "identical_version", "load_evidence", "parse_as_of",
-           "read_brief", "refine_as_of", "refine_settings", "run_refinement", "store_proposal"]
+__all__ = [
+    "BRIEF_FORMATS",
+    "RefinementOutcome",
+    "brief_context",
+    "check_against_evidence",
+    "identical_version",
+    "load_evidence",
+    "parse_as_of",
+    "read_brief",
+    "refine_as_of",
+    "refine_settings",
+    "run_refinement",
+    "store_proposal",
+]
 
 
 @dataclass(frozen=True)

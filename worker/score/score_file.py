@@ -12,7 +12,6 @@ from worker.ingest.csv_import import CsvMapping, RowParser, RowProblem, _BadFiel
 from worker.private import open_private
 from worker.score.scorecard import Scorecard, Scorer
 
-
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
