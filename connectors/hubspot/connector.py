@@ -177,7 +177,7 @@ class HubSpotConnector(Connector):
     def check_fields(self, owned: Sequence[FieldSpec]) -> OwnedFieldStatus:
         """Which owned company (and deal) properties are missing or read-only."""
         missing: list[str] = []
-        for hubspot_object in dict.fromkeys(["companies", *(_OBJECTS[f.object_type] for f in owned)]):
+        for hubspot_object in dict.fromkeys(_OBJECTS[f.object_type] for f in owned) or ["companies"]:
             api = self.client.api("crm.properties.core_api")
             response = self.client.call(f"GET /crm/v3/properties/{hubspot_object}", api.get_all, hubspot_object,
                                         expect=page_check("name"))
