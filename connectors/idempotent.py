@@ -25,9 +25,11 @@ Find = Callable[[list[str]], dict[str, str]]
 def create_once(keys: Sequence[str], send: Send, find: Find, policy: RetryPolicy,
                 look_up: Sequence[str] = (), sleep: Callable[[float], None] = time.sleep,
                 on_retry: Callable[[RetriableError, int, float], None] | None = None,
-                ) -> tuple[dict[str, str], dict[str, str], set[str]]:
+                settle: float = 0.0) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """(key → CRM id, key → why the CRM refused it, keys found already created).
 
+    ``settle`` is the least time to wait before looking keys up after a failure: a CRM whose search
+    index lags behind its writes (HubSpot's, by seconds) must be given time to show what it created.
     Raises the last retriable error when the retries run out.
 
     ``look_up`` keys (an earlier attempt's outcome is unknown) are looked up before anything is sent.
@@ -48,7 +50,7 @@ def create_once(keys: Sequence[str], send: Send, find: Find, policy: RetryPolicy
         except RetriableError as error:
             if attempt == policy.max_tries:
                 raise
-            delay = policy.delay(attempt, error.retry_after)
+            delay = max(policy.delay(attempt, error.retry_after), settle)
             if on_retry is not None:
                 on_retry(error, attempt, delay)
             sleep(delay)

@@ -29,6 +29,9 @@ __all__ = ["TASK_BATCH", "TASK_TO_COMPANY", "HubSpotTasks", "task_body"]
 TASK_BATCH = 100
 TASK_TO_COMPANY = 192
 SEARCH_GROUPS = 5
+SEARCH_SETTLE = 5.0
+"""Seconds to wait before searching for tasks a failed call may have created: new records take seconds
+to appear in HubSpot's search (developers.hubspot.com/docs/api-reference/search/guide)."""
 _KEY = re.compile(r"Review key: (\w+)\s*$")
 
 
@@ -56,8 +59,8 @@ def _input(task: TaskRequest) -> dict[str, Any]:
 class HubSpotTasks:
     """One portal's review tasks."""
 
-    def __init__(self, client: HubSpotClient, policy: RetryPolicy) -> None:
-        self.client, self.policy = client, policy
+    def __init__(self, client: HubSpotClient, policy: RetryPolicy, settle: float = SEARCH_SETTLE) -> None:
+        self.client, self.policy, self.settle = client, policy, settle
 
     def find(self, keys: Sequence[str]) -> dict[str, str]:
         """key → task id of the tasks carrying these review keys."""
@@ -84,7 +87,8 @@ class HubSpotTasks:
         for start in range(0, len(tasks), TASK_BATCH):
             chunk = {t.key: t for t in tasks[start:start + TASK_BATCH]}
             done, refused, existing = create_once(list(chunk), lambda keys, c=chunk: self._create(keys, c),
-                                                  self.find, self.policy, [k for k in chunk if k in look_up])
+                                                  self.find, self.policy, [k for k in chunk if k in look_up],
+                                                  settle=self.settle)
             ids.update(done)
             failed.update(refused)
             found.update(existing)
