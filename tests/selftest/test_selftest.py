@@ -57,3 +57,23 @@ def test_the_command_prints_the_table_as_json(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert set(document["totals"]) == set(ROWS) and document["totals"]["trials"] == 1
     assert result.exit_code == (0 if document["passed"] else 1)
+
+
+def test_duplicate_writes_count_only_writes_that_changed_nothing() -> None:
+    """A write may send only the changed fields; it is a duplicate only when every owned value it sends was held."""
+    from worker.operate.selftest_crm import WriteLog
+
+    log = WriteLog()
+    log.writes["1"] += [{"score": "60", "tier": "B", "version": "v1"}, {"version": "v2"}, {"version": "v2"},
+                        {"score": "60", "tier": "B"}]
+    log.writes["2"] += [{"score": "10", "tier": "D", "version": "v1"}, {"score": "15"}]
+    assert log.duplicates(("score", "tier", "version")) == 2
+
+
+def test_salesforce_writes_are_read_whatever_the_case_of_id() -> None:
+    body = {"allOrNone": False, "records": [
+        {"attributes": {"type": "Account"}, "id": "001A", "ICP_Fit_Score__c": "60"},
+        {"attributes": {"type": "Account"}, "Id": "001B", "ICP_Fit_Score__c": "10"},
+        {"attributes": {"type": "Opportunity"}, "Id": "006C", "ICP_Fit_Score__c": "10"}]}
+    crm = SalesforceCrm.__new__(SalesforceCrm)
+    assert crm.written(body) == [("001A", {"ICP_Fit_Score__c": "60"}), ("001B", {"ICP_Fit_Score__c": "10"})]

@@ -31,12 +31,16 @@ class WriteLog:
     writes: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
     def duplicates(self, owned: tuple[str, ...]) -> int:
-        """Writes that sent a record exactly the owned values it had already been sent just before."""
+        """Writes whose every owned value sent equals what the record already held from earlier writes (a write
+        that changed nothing); a write may send only the fields that changed."""
         count = 0
         for sent in self.writes.values():
-            for before, after in zip(sent, sent[1:], strict=False):
-                if all(str(before.get(k)) == str(after.get(k)) for k in owned):
+            held: dict[str, str] = {}
+            for values in sent:
+                fields = {k: str(values[k]) for k in owned if k in values}
+                if fields and all(held.get(k) == v for k, v in fields.items()):
                     count += 1
+                held.update(fields)
         return count
 
 
@@ -188,9 +192,15 @@ class SalesforceCrm(SandboxCrm):
                 "SALESFORCE_CLIENT_SECRET": self.server.credentials.client_secret}
 
     def written(self, body: Any) -> list[tuple[str, dict[str, Any]]]:
-        rows = (body or {}).get("records", [])
-        return [(str(r.get("Id")), {k: v for k, v in r.items() if k not in ("Id", "attributes")}) for r in rows
-                if (r.get("attributes") or {}).get("type") == "Account"]
+        rows = [r for r in (body or {}).get("records", []) if isinstance(r, dict)]
+        found = []
+        for row in rows:
+            fields = {k.lower(): k for k in row}  # Salesforce field names are case-insensitive
+            if (row.get("attributes") or {}).get("type") != "Account" or "id" not in fields:
+                continue
+            values = {k: v for k, v in row.items() if k.lower() not in ("id", "attributes")}
+            found.append((str(row[fields["id"]]), values))
+        return found
 
     def own_faults(self) -> list[FaultSpec]:
         limit = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
