@@ -111,12 +111,17 @@ def store_records(engine: Engine, accounts: Sequence[AccountRecord], deals: Sequ
 
 
 def approve_evidence_version(engine: Engine, connection: str = CONNECTION) -> VersionInfo:
-    """Store the planted evidence version and approve it at ``APPROVED_AT``."""
+    """Store the planted evidence version and approve it at ``APPROVED_AT``.
+
+    The approval accepts whatever risks the analysis lists: these tests measure and report on a version in
+    force, whatever its quality; the gate itself is tested with the approval flow.
+    """
     planned = evidence_version()
     versions = Versions(engine, connection, ["ceo@example.com"])
     created = versions.create(planned.scorecard, by="refine", now=APPROVED_AT - timedelta(days=3),
                               evidence=planned.evidence)
-    return approve_version(versions, created.version, by="ceo@example.com", now=APPROVED_AT)
+    return approve_version(versions, created.version, by="ceo@example.com", now=APPROVED_AT, accept_risks=True,
+                           note="approved for the measurement tests")
 
 
 def record_nights(engine: Engine, version: VersionInfo, nights: int, connection: str = CONNECTION) -> None:
