@@ -228,6 +228,8 @@ def _score_and_write(ctx: Context, connector: Connector, run_id: str, started: d
         deals = write_deal_fields(ctx.engine, ctx.name, connector, ctx.mapping.owned_deals,
                                   ctx.config.writeback.deal_fields, run_id, started)
     summary.deals_written, summary.deal_write_failures = deals.written, len(deals.failed)
+    if deals.skipped and deals.skipped != "off":
+        summary.warnings.append(deals.skipped)
     summary.written, summary.unchanged = written.written, written.unchanged
     summary.write_failures, summary.write_capped = len(written.failed), written.capped
     summary.overrides, summary.native_tier_kept = written.overrides, written.native_tier_kept

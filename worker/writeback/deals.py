@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from connectors.base import Connector
-from connectors.errors import SkippableError
+from connectors.errors import FatalError, MissingFieldsError, SkippableError
 from worker.ingest.mapping import OwnedDealFields
 from worker.logs import get_logger
 from worker.store import Deal, QuarantineRow, WrittenDeal, WrittenSnapshot, session_scope, upsert
@@ -71,18 +71,15 @@ class DealWriteBack:
         """Send the changed deals in chunks, keeping what each successful write sent."""
         report = DealReport()
         changes, report.unchanged = self.pending()
-        if not changes:
-            return report
-        specs = self.owned.specs()
-        absent = set(self.connector.check_fields(specs).missing) & (
-            {s.name for s in specs} | {f"Opportunity.{s.name}" for s in specs})
-        if absent:
-            report.skipped = f"owned deal fields missing: {', '.join(sorted(absent))} (run `icp setup`)"
-            log.warning("deals.skipped", reason=report.skipped)
-            return report
         ids = sorted(changes)
-        for start in range(0, len(ids), CHUNK):
-            self._send({i: changes[i] for i in ids[start:start + CHUNK]}, report, now)
+        try:
+            for start in range(0, len(ids), CHUNK):
+                self._send({i: changes[i] for i in ids[start:start + CHUNK]}, report, now)
+        except FatalError as exc:  # the deal fields are missing (no `icp setup` since they were added)
+            if not isinstance(exc, MissingFieldsError) and exc.status != 400:
+                raise
+            report.skipped = f"deal fields not written: {exc} (run `icp setup` to create them)"
+            log.warning("deals.skipped", reason=report.skipped)
         log.info("deals.written", written=report.written, failed=len(report.failed), unchanged=report.unchanged)
         return report
 
