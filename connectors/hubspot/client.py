@@ -21,6 +21,10 @@ from connectors.http import Failure, RateLimiter, Retrier, RetryPolicy, classify
 from connectors.hubspot.jsonview import JsonView
 
 T = TypeVar("T")
+WINDOW_MARGIN = (0.1, 0.05)
+"""Seconds added to the 10-second and 1-second windows the client paces by: requests reach HubSpot a
+little later and less evenly than they leave, so pacing at exactly the limit would draw a 429 now
+and then."""
 Check = Callable[[Any], str | None]
 _UNREADABLE = (AttributeError, TypeError, ValueError, KeyError)
 
@@ -121,8 +125,8 @@ class HubSpotClient:
                            retry=urllib3.util.Retry(total=0, connect=2, read=0, redirect=2, status=0))
         self.timeout = timeout
         self.calls: Counter[str] = Counter()
-        self._burst = RateLimiter(per_10s, 10.0)
-        self._search = RateLimiter(search_per_second, 1.0)
+        self._burst = RateLimiter(per_10s, 10.0 + WINDOW_MARGIN[0])
+        self._search = RateLimiter(search_per_second, 1.0 + WINDOW_MARGIN[1])
         self._retrier = Retrier(retry or RetryPolicy(), on_retry=on_retry)
         self._apis: dict[str, Any] = {}
 

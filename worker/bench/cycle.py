@@ -46,11 +46,11 @@ class BenchOptions:
 
 
 def _connector(info: dict[str, Any], rate_limit: int | None) -> Any:
-    """The worker's connector for the bench sandbox, paced a little under an enforced limit."""
+    """The worker's connector for the bench sandbox, paced at an enforced limit (the client keeps a margin)."""
     if info["crm"] == "hubspot":
         from connectors.hubspot import HubSpotConnector, HubSpotSettings
 
-        per_10s = rate_limit - max(2, rate_limit // 20) if rate_limit else 1_000_000
+        per_10s = rate_limit or 1_000_000
         search = SEARCH_PER_SECOND if rate_limit else 1_000
         return HubSpotConnector(HubSpotSettings(access_token=TOKEN, base_url=info["url"], per_10s=per_10s,
                                                 search_per_second=search))

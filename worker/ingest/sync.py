@@ -91,6 +91,7 @@ class Sync:
         self.normaliser = Normaliser(mapping)
         self.report = SyncReport()
         self.unchanged = UnchangedAccounts(connection, _owned_fields(mapping))
+        self._compare = True
 
     def run(self, started_at: datetime, objects: Iterable[ObjectType] = OBJECT_ORDER) -> SyncReport:
         """Pull every object; the watermark never passes ``started_at``. Then, when accounts and deals
@@ -124,21 +125,33 @@ class Sync:
                               since=None if full else mark.value,
                               seen_at_since=frozenset() if full else mark.ids_at_value)
         self.report.pulled[object_type] += 0  # reported even when nothing changed
+        self._compare = object_type == "accounts" and self._has_accounts()
         log.info("sync.start", object=object_type, mode="full" if full else "incremental",
                  since=mark.value.isoformat() if mark.value else None)
         held: list[RawRecord] = []
         ordered = False
-        for page, last in _with_last_flag(self._timed_pages(request)):
-            records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
-            mark, ordered = mark.advance(records), page.ordered
-            held.extend(records)
-            if len(held) >= STORE_BATCH or last:
-                self._flush(object_type, held, mark, (ordered or last) and object_type != "owners", started_at)
-                held = []
+        try:
+            for page, last in _with_last_flag(self._timed_pages(request)):
+                records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
+                mark, ordered = mark.advance(records), page.ordered
+                held.extend(records)
+                if len(held) >= STORE_BATCH or last:
+                    self._flush(object_type, held, mark, (ordered or last) and object_type != "owners", started_at)
+                    held = []
+        except Exception:
+            if held:  # keep what was read before the failure (the watermark only with ordered pages)
+                self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
+            raise
         if held or ordered:
             self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
                  unchanged=self.report.unchanged[object_type], quarantined=self.report.quarantined[object_type])
+
+    def _has_accounts(self) -> bool:
+        """Whether the store holds accounts of this connection (none: nothing to compare pulled ones with)."""
+        with Session(self.engine) as session:
+            return session.execute(select(Account.id).where(Account.connection == self.connection).limit(1)).first() \
+                is not None
 
     def _flush(self, object_type: ObjectType, records: list[RawRecord], mark: Watermark, checkpoint: bool,
                started_at: datetime) -> None:
@@ -172,7 +185,7 @@ class Sync:
         self.report.seconds["normalise"] += time.perf_counter() - t0
         with session_scope(self.engine) as session:
             model = {"owners": Owner, "accounts": Account, "deals": Deal, "notes": EvidenceNoteRow}[object_type]
-            if object_type == "accounts":
+            if object_type == "accounts" and self._compare:
                 rows, same = self.unchanged.changed(session, rows)
                 self.report.unchanged[object_type] += same
             upsert(session, model, rows)
