@@ -41,7 +41,8 @@ def test_planted_strong_attribute_is_proposed_and_flagged() -> None:
     analysis = refine(planted_input(), settings)
     assert analysis.selected and not [c for c in analysis.criteria if c.rule == "possible_leakage"]
     assert all(c.confirm_timing for c in analysis.selected if c.iv > 0.05)
-    assert any("confirm it is known before a deal closes" in r for r in analysis.risks)
+    assert any("confirm it is known before a deal closes" in r for r in analysis.flags)
+    assert not analysis.risks
 
 
 def test_declared_after_close_is_held_back_with_its_reason() -> None:
@@ -144,7 +145,7 @@ def test_one_binary_criterion_is_not_limited_to_0_or_100() -> None:
     assert card is not None and len(card.criteria) == 1
     scores = sorted({card.base_points + b.points for b in card.criteria[0].bins})
     assert 30 < scores[0] < 50 < scores[-1] < 70
-    assert any("single dimension" in r for r in analysis.risks)
+    assert any("single dimension" in r for r in analysis.flags)
 
 
 def test_a_record_with_mostly_missing_data_is_not_tier_a(analysis) -> None:  # type: ignore[no-untyped-def]

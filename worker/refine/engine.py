@@ -72,7 +72,10 @@ class Analysis:
             force on the same held-out deals: approving it means accepting that risk); ``no_lift`` (nothing
             reliable to propose); ``stopped`` (readiness failed); ``hypothesis`` (readiness failed and the run
             was forced: every output is a hypothesis).
-        risks: What an approver must explicitly accept (stored as the version's ``evidence["risks"]``).
+        risks: What an approver must explicitly accept (stored as the version's ``evidence["risks"]``):
+            a proposal that does not beat the version in force.
+        flags: What the brief points out for the approver to weigh without blocking approval: a strong
+            attribute whose timing should be confirmed, a failed playbook check, a single-dimension card.
         headline: The run's outcome in one or two sentences.
         proposed: The proposed scorecard, or None.
         criteria: Every candidate criterion with its statistics and verdict.
@@ -107,6 +110,7 @@ class Analysis:
     messages: tuple[str, ...] = field(default_factory=tuple)
     design_effect: float | None = None
     risks: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
 
     @property
     def selected(self) -> tuple[CriterionResult, ...]:
@@ -234,7 +238,8 @@ def _analyse(
         alignment=_alignments(proposed, current, data, outcomes, settings, definition.name),
         messages=_messages(definition, validation, hypothesis),
         design_effect=fit.design_effect,
-        risks=_risks(status, validation, fit.criteria, proposed, settings),
+        risks=_risks(status, validation, proposed),
+        flags=_flags(validation, fit.criteria, proposed, settings),
     )
 
 
@@ -246,8 +251,14 @@ def _status(hypothesis: bool, validation: Validation, has_card: bool) -> Status:
     return "no_improvement" if validation.improves is False else "proposed"
 
 
-def _risks(
-    status: Status,
+def _risks(status: Status, validation: Validation, proposed: Scorecard | None) -> tuple[str, ...]:
+    if proposed is None or status != "no_improvement":
+        return ()
+    return (f"no_improvement: {comparison_words(validation, 'the version in force')}; it does not beat the "
+            "version in force on the same held-out deals",)
+
+
+def _flags(
     validation: Validation,
     criteria: tuple[CriterionResult, ...],
     proposed: Scorecard | None,
@@ -255,11 +266,7 @@ def _risks(
 ) -> tuple[str, ...]:
     if proposed is None:
         return ()
-    found = []
-    if status == "no_improvement":
-        found.append(f"no_improvement: {comparison_words(validation, 'the version in force')}; it does not beat the "
-                     "version in force on the same held-out deals")
-    found += [c.confirm_timing for c in criteria if c.status == "selected" and c.confirm_timing]
+    found = [c.confirm_timing for c in criteria if c.status == "selected" and c.confirm_timing]
     check = playbook_check(validation, settings)
     if check is not None:
         found.append(check)

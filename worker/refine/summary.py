@@ -276,7 +276,7 @@ def _risks(analysis: Analysis, ctx: BriefContext, verdict: Verdict) -> tuple[str
     lines = [f"Stop gate: {r}." for r in analysis.readiness.stop_reasons]
     if verdict == "not_better":
         lines.append(f"No improvement over {ctx.in_force}: approving needs an explicit acceptance of that risk.")
-    lines += [s for s in (_short_risk(r, ctx) for r in analysis.risks) if s]
+    lines += [s for s in (_short_risk(r, ctx) for r in (*analysis.risks, *analysis.flags)) if s]
     if validation is not None and analysis.proposed is not None:
         if validation.n_test < SMALL_TEST:
             lines.append(f"Only {plural(validation.n_test, 'deal')} to test on: the figures above are rough.")
