@@ -37,7 +37,7 @@ def serve(
                 forwarded_allow_ips=settings.web.forwarded_allow_ips, server_header=False, log_level="warning")
 
 
-def _accounts(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def _accounts(ctx: typer.Context):
     from worker.web.accounts import Accounts
     from worker.web.app import utcnow
 

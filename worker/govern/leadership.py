@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import TaskRequest
 from worker.govern.briefs import read_summary
@@ -100,7 +100,7 @@ def owner_id_for(source: Engine | Session, connection: str, who: str | None) -> 
     if isinstance(source, Engine):
         with Session(source) as session:
             return owner_id_for(session, connection, who)
-    rows = source.execute(select(Owner.id, Owner.email).where(Owner.connection == connection)).all()
+    rows = source.execute(select(col(Owner.id), col(Owner.email)).where(col(Owner.connection) == connection)).all()
     for owner_id, email in rows:
         if who == owner_id or (email and who.strip().lower() == email.strip().lower()):
             return str(owner_id)
@@ -135,8 +135,8 @@ def impact_line(impact: dict[str, Any]) -> str:
 
 def _open_tasks(session: Session, connection: str, version: int, kind: str) -> list[ReviewTask]:
     return list(session.execute(select(ReviewTask).where(
-        ReviewTask.connection == connection, ReviewTask.version == version, ReviewTask.kind == kind,
-        ReviewTask.completion.is_(None))).scalars())  # type: ignore[union-attr]
+        col(ReviewTask.connection) == connection, col(ReviewTask.version) == version, col(ReviewTask.kind) == kind,
+        col(ReviewTask.completion).is_(None))).scalars())
 
 
 def _when(change: Transition) -> str:

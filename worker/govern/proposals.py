@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.context import Context
 from worker.govern.briefs import BRIEF_FORMATS, read_brief, store_briefs, vocabulary_for, write_briefs
@@ -123,17 +123,17 @@ def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord],
         accounts = [AccountRecord(id=a.id, name=a.name, owner_id=a.owner_id, modified_at=a.modified_at,
                                   attributes=a.attributes, health=a.health)
                     for a in session.execute(select(Account).where(
-                        Account.connection == connection, Account.deleted == False)).scalars()]  # noqa: E712
-        deals = [DealRecord(id=d.id, account_id=d.account_id, outcome=d.outcome, owner_id=d.owner_id,  # type: ignore[arg-type]
+                        col(Account.connection) == connection, col(Account.deleted) == False)).scalars()]  # noqa: E712
+        deals = [DealRecord(id=d.id, account_id=d.account_id, outcome=d.outcome, owner_id=d.owner_id,
                             amount=d.amount, created_at=d.created_at, closed_at=d.closed_at, stage=d.stage,
                             pipeline=d.pipeline, loss_reason=d.loss_reason, competitor=d.competitor,
                             lead_source=d.lead_source, attributes=d.attributes)
                  for d in session.execute(select(Deal).where(
-                     Deal.connection == connection, Deal.deleted == False)).scalars()]  # noqa: E712
+                     col(Deal.connection) == connection, col(Deal.deleted) == False)).scalars()]  # noqa: E712
         notes = [EvidenceNote(id=n.id, text=n.text, account_id=n.account_id, deal_id=n.deal_id, kind=n.kind,
                               author=n.author, created_at=n.created_at, source=n.source)
                  for n in session.execute(select(EvidenceNoteRow).where(
-                     EvidenceNoteRow.connection == connection)).scalars()]
+                     col(EvidenceNoteRow.connection) == connection)).scalars()]
     return accounts, deals, notes
 
 
@@ -164,7 +164,7 @@ def check_against_evidence(ctx: Context, card: Scorecard, source: str) -> None:
         ScorecardError: Listing every problem with its place in ``source``.
     """
     with Session(ctx.engine) as session:
-        stored = session.execute(select(Account.attributes).where(Account.connection == ctx.name).limit(5000))
+        stored = session.execute(select(col(Account.attributes)).where(col(Account.connection) == ctx.name).limit(5000))
         known = stored_kinds(row[0] or {} for row in stored)
     try:
         known |= mapped_kinds(ctx.mapping)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.ingest.csv_mapping import (
     AccountColumns,
@@ -82,7 +82,7 @@ def _merge_accounts(session: Session, connection: str, accounts: dict[str, Accou
     existing: dict[str, Account] = {}
     for start in range(0, len(ids), 500):
         existing.update({a.id: a for a in session.execute(select(Account).where(
-            Account.connection == connection, Account.id.in_(ids[start:start + 500]))).scalars()})  # type: ignore[attr-defined]
+            col(Account.connection) == connection, col(Account.id).in_(ids[start:start + 500]))).scalars()})
     rows = []
     for account_id, record in accounts.items():
         row = row_of(connection, record, now)

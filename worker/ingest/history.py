@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Connector, ValueChange
 from worker.ingest.mapping import FieldMapping, KnownWhen
@@ -63,16 +63,17 @@ def history_fields(mapping: FieldMapping) -> dict[str, str]:
 
 def accounts_to_read(session: Session, connection: str) -> list[str]:
     """Accounts with closed deals whose history was never read or is older than their last change."""
-    closed = select(Deal.account_id).where(
-        Deal.connection == connection, Deal.deleted == False, Deal.outcome.in_(("won", "lost")),  # type: ignore[attr-defined]  # noqa: E712
-        Deal.account_id.is_not(None)).distinct()  # type: ignore[union-attr]
-    read = (select(AttributeHistory.account_id, func.min(AttributeHistory.read_at).label("read_at"))
-            .where(AttributeHistory.connection == connection).group_by(AttributeHistory.account_id).subquery())
+    closed = select(col(Deal.account_id)).where(
+        col(Deal.connection) == connection, col(Deal.deleted) == False, col(Deal.outcome).in_(("won", "lost")),  # noqa: E712
+        col(Deal.account_id).is_not(None)).distinct()
+    read = (select(col(AttributeHistory.account_id), func.min(col(AttributeHistory.read_at)).label("read_at"))
+            .where(col(AttributeHistory.connection) == connection)
+            .group_by(col(AttributeHistory.account_id)).subquery())
     rows = session.execute(
-        select(Account.id, Account.modified_at, read.c.read_at)
-        .join(read, read.c.account_id == Account.id, isouter=True)
-        .where(Account.connection == connection, Account.deleted == False, Account.id.in_(closed))  # type: ignore[attr-defined]  # noqa: E712
-        .order_by(Account.id))
+        select(col(Account.id), col(Account.modified_at), read.c.read_at)
+        .join(read, read.c.account_id == col(Account.id), isouter=True)
+        .where(col(Account.connection) == connection, col(Account.deleted) == False, col(Account.id).in_(closed))  # noqa: E712
+        .order_by(col(Account.id)))
     return [account_id for account_id, modified, read_at in rows
             if read_at is None or (modified is not None and modified > read_at)]
 
@@ -119,10 +120,10 @@ def attribute_timing(engine: Engine, connection: str, deals: Iterable[DealRecord
     value set after the deal closed."""
     with Session(engine) as session:
         imported = {d.attribute: d.known for d in session.execute(select(AttributeDeclaration).where(
-            AttributeDeclaration.connection == connection)).scalars()}
+            col(AttributeDeclaration.connection) == connection)).scalars()}
         set_at: dict[str, dict[str, datetime]] = {}
         for row in session.execute(select(AttributeHistory).where(
-                AttributeHistory.connection == connection, AttributeHistory.set_at.is_not(None))).scalars():  # type: ignore[union-attr]
+                col(AttributeHistory.connection) == connection, col(AttributeHistory.set_at).is_not(None))).scalars():
             assert row.set_at is not None
             set_at.setdefault(row.account_id, {})[row.attribute] = row.set_at
     checked: Counter[str] = Counter()

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Connector
 from connectors.errors import ConnectorError, FatalError, QuotaExhaustedError
@@ -256,7 +256,7 @@ def _settle(ctx: Context, summary: CycleSummary, measured: _Measured) -> None:
     """The final status of a run that went to the end: ok, partial (counts say why) or failed."""
     with Session(ctx.engine) as session:
         summary.accounts_in_store = int(session.execute(select(func.count()).select_from(Account).where(
-            Account.connection == ctx.name)).scalar_one())
+            col(Account.connection) == ctx.name)).scalar_one())
     if summary.accounts_in_store == 0:
         summary.warnings.append("the CRM returned no accounts: check the connection's token or user can read "
                                 "companies/accounts, and that the portal or org is the right one")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Connector, PullRequest
 from worker.govern.tasks import is_significant
@@ -72,7 +72,7 @@ def recompute(connector: Connector, mapping: FieldMapping, card: Scorecard) -> R
 def records_lost(engine: Engine, connection: str, crm_ids: set[str]) -> int:
     """Accounts in the CRM the store does not hold."""
     with Session(engine) as session:
-        stored = set(session.execute(select(Account.id).where(Account.connection == connection)).scalars())
+        stored = set(session.execute(select(col(Account.id)).where(col(Account.connection) == connection)).scalars())
     return len(crm_ids - stored)
 
 

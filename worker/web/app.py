@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
-from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
+from authlib.integrations.starlette_client import OAuth
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
 from starlette.applications import Starlette

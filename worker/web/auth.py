@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
+from authlib.integrations.base_client.errors import OAuthError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route

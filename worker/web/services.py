@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
+from authlib.integrations.starlette_client import OAuth
 from jinja2 import Environment
 from sqlalchemy import Engine
 from starlette.requests import Request

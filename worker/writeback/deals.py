@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Connector
 from connectors.errors import FatalError, MissingFieldsError, SkippableError
@@ -48,12 +48,13 @@ class DealWriteBack:
     def pending(self) -> tuple[dict[str, dict[str, str]], int]:
         """(deal id → the values it should show, for deals whose values changed; how many are unchanged)."""
         with Session(self.engine) as session:
-            shown = {a: v for a, v in session.execute(select(WrittenSnapshot.account_id, WrittenSnapshot.values).where(
-                WrittenSnapshot.connection == self.connection)).all()}
-            deals = session.execute(select(Deal.id, Deal.account_id).where(
-                Deal.connection == self.connection, Deal.outcome == "open", Deal.deleted == False)).all()  # noqa: E712
-            sent = {d: v for d, v in session.execute(select(WrittenDeal.deal_id, WrittenDeal.values).where(
-                WrittenDeal.connection == self.connection)).all()}
+            shown = {a: v for a, v in session.execute(select(
+                col(WrittenSnapshot.account_id), col(WrittenSnapshot.values)).where(
+                col(WrittenSnapshot.connection) == self.connection)).all()}
+            deals = session.execute(select(col(Deal.id), col(Deal.account_id)).where(
+                col(Deal.connection) == self.connection, col(Deal.outcome) == "open", col(Deal.deleted) == False)).all()  # noqa: E712
+            sent = {d: v for d, v in session.execute(select(col(WrittenDeal.deal_id), col(WrittenDeal.values)).where(
+                col(WrittenDeal.connection) == self.connection)).all()}
         changes: dict[str, dict[str, str]] = {}
         unchanged = 0
         for deal_id, account_id in deals:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Connector, TaskCompletion, TaskRequest
 from connectors.errors import RetriableError
@@ -112,8 +112,8 @@ class Outbox:
     def _due(self, report: OutboxReport) -> list[ReviewTask]:
         with Session(self.engine) as session:
             rows = list(session.execute(select(ReviewTask).where(
-                ReviewTask.connection == self.connection, ReviewTask.status == PENDING).order_by(
-                ReviewTask.created_at, ReviewTask.key)).scalars())
+                col(ReviewTask.connection) == self.connection, col(ReviewTask.status) == PENDING).order_by(
+                col(ReviewTask.created_at), col(ReviewTask.key))).scalars())
         taken: dict[str, int] = {}
         due: list[ReviewTask] = []
         for row in rows:
@@ -173,8 +173,8 @@ class Outbox:
     def _complete(self, report: OutboxReport) -> None:
         with Session(self.engine) as session:
             rows = list(session.execute(select(ReviewTask).where(
-                ReviewTask.connection == self.connection, ReviewTask.completion == PENDING,
-                ReviewTask.crm_task_id.is_not(None))).scalars())  # type: ignore[union-attr]
+                col(ReviewTask.connection) == self.connection, col(ReviewTask.completion) == PENDING,
+                col(ReviewTask.crm_task_id).is_not(None))).scalars())
         if not rows:
             return
         completions = [TaskCompletion(str(r.crm_task_id), r.key, r.outcome or r.body) for r in rows]

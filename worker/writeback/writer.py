@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Connector
 from connectors.errors import SkippableError
@@ -30,7 +30,7 @@ COMPARED = ("score", "tier", "reasons", "version", "status")
 MAX_LISTED = 10_000
 """Above this many candidates the write-back compares every account instead of listing them."""
 SHOWN = ("score", "tier", "reasons", "version", "native_tier")
-"""The owned values the store keeps as the CRM shows them (``Account.owned_values``)."""
+"""The owned values the store keeps as the CRM shows them (``col(Account.owned_values)``)."""
 log = get_logger("worker.writeback.writer")
 
 
@@ -47,7 +47,7 @@ class WriteReport:
     native_tier_kept: int = 0
 
 
-def desired_values(score: AccountScore, account: Any, card: Scorecard, label: str, needs_reason: bool = False,
+def desired_values(score: Any, account: Any, card: Scorecard, label: str, needs_reason: bool = False,
                    with_status: bool = False) -> dict[str, str]:
     """The owned values an account should show; a valid manual override wins over the computed score.
 
@@ -156,16 +156,19 @@ class WriteBack:
             if ids is not None and len(ids) > MAX_LISTED:
                 ids = None  # as many candidates as accounts, near enough: compare them all
             scores = session.execute(_only(select(
-                AccountScore.account_id, AccountScore.score, AccountScore.tier, AccountScore.reasons,
-                AccountScore.scored_at).where(AccountScore.connection == self.connection),
-                AccountScore.account_id, ids)).all()
+                col(AccountScore.account_id), col(AccountScore.score), col(AccountScore.tier),
+                col(AccountScore.reasons), col(AccountScore.scored_at)).where(
+                col(AccountScore.connection) == self.connection),
+                col(AccountScore.account_id), ids)).all()
             accounts = {a.id: a for a in session.execute(_only(select(
-                Account.id, Account.override_score, Account.override_reason, Account.owned_values,
-                Account.synced_at, Account.override_issue, Account.owner_id).where(
-                Account.connection == self.connection, Account.deleted == False), Account.id, ids)).all()}  # noqa: E712
+                col(Account.id), col(Account.override_score), col(Account.override_reason),
+                col(Account.owned_values), col(Account.synced_at), col(Account.override_issue),
+                col(Account.owner_id)).where(
+                col(Account.connection) == self.connection, col(Account.deleted) == False),  # noqa: E712
+                col(Account.id), ids)).all()}
             snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(_only(select(
-                WrittenSnapshot.account_id, WrittenSnapshot.values, WrittenSnapshot.written_at).where(
-                WrittenSnapshot.connection == self.connection), WrittenSnapshot.account_id, ids)).all()}
+                col(WrittenSnapshot.account_id), col(WrittenSnapshot.values), col(WrittenSnapshot.written_at)).where(
+                col(WrittenSnapshot.connection) == self.connection), col(WrittenSnapshot.account_id), ids)).all()}
             changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
             for score in scores:
                 account = accounts.get(score.account_id)
@@ -199,27 +202,32 @@ class WriteBack:
 
     def _overrides_in_force(self, session: Session) -> int:
         """How many live scored accounts have a manual override that applies."""
-        rows = session.execute(select(Account.override_score, Account.override_reason, Account.override_issue).join(
-            AccountScore, and_(AccountScore.connection == Account.connection, AccountScore.account_id == Account.id)
-        ).where(Account.connection == self.connection, Account.deleted == False,  # noqa: E712
-                Account.override_score.is_not(None))).all()  # type: ignore[union-attr]
+        rows = session.execute(select(
+            col(Account.override_score), col(Account.override_reason), col(Account.override_issue)).join(
+            AccountScore, and_(col(AccountScore.connection) == col(Account.connection),
+                               col(AccountScore.account_id) == col(Account.id))
+        ).where(col(Account.connection) == self.connection, col(Account.deleted) == False,  # noqa: E712
+                col(Account.override_score).is_not(None))).all()
         return sum(override_decision(row, self.needs_reason)[0] is not None for row in rows)
 
     def _live_scored(self, session: Session) -> int:
         """How many live accounts have a score."""
         query = select(func.count()).select_from(AccountScore).join(Account, and_(
-            Account.connection == AccountScore.connection, Account.id == AccountScore.account_id)).where(
-            AccountScore.connection == self.connection, Account.deleted == False)  # noqa: E712
+            col(Account.connection) == col(AccountScore.connection),
+            col(Account.id) == col(AccountScore.account_id))).where(
+            col(AccountScore.connection) == self.connection, col(Account.deleted) == False)  # noqa: E712
         return int(session.execute(query).scalar_one())
 
     def _candidates(self, session: Session, since: datetime) -> list[str]:
         """Accounts stored at or after ``since``, or scored after their last successful write."""
         written = aliased(WrittenSnapshot)
-        stored = select(Account.id).where(Account.connection == self.connection, Account.synced_at >= since)
-        rescored = select(AccountScore.account_id).outerjoin(written, and_(
-            written.connection == AccountScore.connection, written.account_id == AccountScore.account_id)).where(
-            AccountScore.connection == self.connection,
-            or_(written.account_id.is_(None), written.written_at < AccountScore.scored_at))
+        stored = select(col(Account.id)).where(
+            col(Account.connection) == self.connection, col(Account.synced_at) >= since)
+        rescored = select(col(AccountScore.account_id)).outerjoin(written, and_(
+            col(written.connection) == col(AccountScore.connection),
+            col(written.account_id) == col(AccountScore.account_id))).where(
+            col(AccountScore.connection) == self.connection,
+            or_(col(written.account_id).is_(None), col(written.written_at) < col(AccountScore.scored_at)))
         return sorted(set(session.execute(stored).scalars()) | set(session.execute(rescored).scalars()))
 
     def run(self, card: Scorecard, label: str, now: datetime, since: datetime | None = None) -> WriteReport:
