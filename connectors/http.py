@@ -188,11 +188,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _host(chain: list[BaseException], url: str | None) -> str:
     for item in chain:
         pool = getattr(item, "pool", None)
-        if getattr(pool, "host", None):
-            return f"{pool.host}:{pool.port}" if getattr(pool, "port", None) else str(pool.host)
-        request = getattr(item, "request", None)
-        if getattr(request, "url", None):
-            url = url or str(request.url)
+        host, port = getattr(pool, "host", None), getattr(pool, "port", None)
+        if host:
+            return f"{host}:{port}" if port else str(host)
+        request_url = getattr(getattr(item, "request", None), "url", None)
+        if request_url:
+            url = url or str(request_url)
     if url:
         parts = urlsplit(url)
         return parts.netloc.rpartition("@")[2] or url

@@ -319,6 +319,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _HTTPServer
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's own buffer, which send_header fills
 
     def setup(self) -> None:
         """Finish the TLS handshake in the request's own thread, never in the accept loop."""

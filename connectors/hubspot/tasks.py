@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
+from functools import partial
 from typing import Any
 
 from connectors.base import TaskCompletion, TaskOutcome, TaskRequest, WriteOutcome
@@ -86,7 +87,7 @@ class HubSpotTasks:
         found: set[str] = set()
         for start in range(0, len(tasks), TASK_BATCH):
             chunk = {t.key: t for t in tasks[start:start + TASK_BATCH]}
-            done, refused, existing = create_once(list(chunk), lambda keys, c=chunk: self._create(keys, c),
+            done, refused, existing = create_once(list(chunk), partial(self._create, tasks=chunk),
                                                   self.find, self.policy, [k for k in chunk if k in look_up],
                                                   settle=self.settle)
             ids.update(done)

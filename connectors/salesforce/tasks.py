@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 from simple_salesforce.format import format_soql
@@ -89,7 +90,7 @@ class SalesforceTasks:
             if upsert:
                 done, refused = self._send(wanted, chunk, upsert=True)
             else:
-                done, refused, again = create_once(wanted, lambda keys, c=chunk: self._send(keys, c, upsert=False),
+                done, refused, again = create_once(wanted, partial(self._send, tasks=chunk, upsert=False),
                                                    self.find, self.policy)
                 found.update(again)
             ids.update(done)
@@ -124,8 +125,7 @@ class SalesforceTasks:
             body = {"allOrNone": False, "records": [
                 {"attributes": {"type": "Task"}, "id": c.task_id, "Status": closed_status,
                  "Description": c.body[:32000]} for c in chunk]}
-            results = self.client.call("PATCH composite/sobjects", lambda sf, b=body: sf.restful(
-                "composite/sobjects", method="PATCH", json=b)) or []
+            results = self.client.call("PATCH composite/sobjects", partial(_patch_collection, body=body)) or []
             for completion, result in zip(chunk, results, strict=False):
                 if result.get("success"):
                     succeeded.append(completion.task_id)
@@ -133,3 +133,7 @@ class SalesforceTasks:
                     failed[completion.task_id] = _reason(result)
             failed.update({c.task_id: "UNKNOWN: no result returned" for c in chunk[len(results):]})
         return WriteOutcome(tuple(succeeded), failed)
+
+
+def _patch_collection(sf: Any, body: dict[str, Any]) -> Any:
+    return sf.restful("composite/sobjects", method="PATCH", json=body)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.salesforce.org import Org, RecordError, SObjectTable

@@ -12,7 +12,7 @@ import multiprocessing
 import resource
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from connectors.base import RawRecord
 from worker.bench.cycle_sandbox import TOKEN
@@ -96,8 +96,9 @@ def _salesforce(info: dict[str, Any], mapping: FieldMapping, card: Scorecard, ba
                for r in everything]
     values = _values(mapping, card, records)
     if not batched:
+        accounts = cast(Any, sf.Account)
         for record_id, properties in values:
-            sf.Account.update(record_id, properties)
+            accounts.update(record_id, properties)
     else:
         for start in range(0, len(values), 200):
             body = {"allOrNone": False, "records": [{"attributes": {"type": "Account"}, "id": i, **p}

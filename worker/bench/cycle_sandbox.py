@@ -89,7 +89,7 @@ def _serve(pipe: Connection, crm: str, seed: int, accounts: int) -> None:
     sandbox.rate_limited_response = counted
     handlers: dict[str, Callable[[Any], Any]] = {
         "limit": lambda a: (sandbox.rate_limit(per_10s=a[0], search_per_second=a[1]), sandbox.limiter.reset()),
-        "reset": lambda a: (sandbox.reset_calls(), refused.clear()),
+        "reset": lambda a: _reset(sandbox, refused),
         "stats": lambda a: {"calls": dict(sandbox.calls), "refused": dict(refused)},
         "change": lambda a: _change(sandbox, crm, *a),
         "modified_since": lambda a: _modified_since(sandbox, crm, a),
@@ -102,6 +102,11 @@ def _serve(pipe: Connection, crm: str, seed: int, accounts: int) -> None:
             pipe.send(None)
             return
         pipe.send(handlers[command](argument))
+
+
+def _reset(sandbox: Any, refused: Counter[str]) -> None:
+    sandbox.reset_calls()
+    refused.clear()
 
 
 def _change(sandbox: Any, crm: str, share: float, seed: int) -> int:

@@ -20,13 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from connectors.base import Connector, TaskRequest
-from worker.govern.leadership import (
-    LeadershipTasks,
-    impact_line,
-    owner_id_for,
-    proposal_lines,
-    record_leadership,
-)
+from worker.govern.leadership import LeadershipTasks, impact_line, owner_id_for, proposal_lines, record_leadership
 from worker.logs import get_logger
 from worker.score.scoring import TierChange
 from worker.score.signoff import SignOffPolicy

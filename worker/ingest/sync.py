@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from connectors.base import Connector, ObjectType, Page, PullRequest, RawRecord
 from connectors.errors import ConnectorError
@@ -30,6 +30,7 @@ from worker.store import Account, Deal, EvidenceNoteRow, Owner, QuarantineRow, S
 OBJECT_ORDER: tuple[ObjectType, ...] = ("owners", "accounts", "deals", "notes")
 PROGRESS_EVERY = 5_000
 STORE_BATCH = 2_000
+MODELS: dict[str, type[SQLModel]] = {"owners": Owner, "accounts": Account, "deals": Deal, "notes": EvidenceNoteRow}
 """Pages are stored together, with their watermark, once this many records are held (or at the end):
 one transaction per 2,000 rows instead of one per page of 100 or 200."""
 log = get_logger("worker.ingest.sync")
@@ -150,8 +151,9 @@ class Sync:
     def _has_accounts(self) -> bool:
         """Whether the store holds accounts of this connection (none: nothing to compare pulled ones with)."""
         with Session(self.engine) as session:
-            return session.execute(select(Account.id).where(Account.connection == self.connection).limit(1)).first() \
-                is not None
+            first = session.execute(select(col(Account.id)).where(
+                col(Account.connection) == self.connection).limit(1)).first()
+            return first is not None
 
     def _flush(self, object_type: ObjectType, records: list[RawRecord], mark: Watermark, checkpoint: bool,
                started_at: datetime) -> None:
@@ -184,7 +186,7 @@ class Sync:
         rows, bad = self._normalise(object_type, records, now)
         self.report.seconds["normalise"] += time.perf_counter() - t0
         with session_scope(self.engine) as session:
-            model = {"owners": Owner, "accounts": Account, "deals": Deal, "notes": EvidenceNoteRow}[object_type]
+            model: type[SQLModel] = MODELS[object_type]
             if object_type == "accounts" and self._compare:
                 rows, same = self.unchanged.changed(session, rows)
                 self.report.unchanged[object_type] += same
@@ -231,7 +233,8 @@ def row_of(connection: str, record: AccountRecord | DealRecord | EvidenceNote | 
         return base | {"id": record.id, "name": record.name, "owner_id": record.owner_id,
                        "modified_at": record.modified_at, "attributes": record.attributes, "health": record.health,
                        "override_score": record.override_score, "override_reason": record.override_reason,
-                       "override_issue": record.override_issue, "owned_values": record.owned_values, "raw": record.raw, "deleted": record.deleted,
+                       "override_issue": record.override_issue, "owned_values": record.owned_values,
+                       "raw": record.raw, "deleted": record.deleted,
                        "synced_at": now}
     if isinstance(record, DealRecord):
         return base | {"id": record.id, "account_id": record.account_id, "owner_id": record.owner_id,

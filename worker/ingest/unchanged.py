@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.store import Account
 
@@ -71,9 +71,9 @@ class UnchangedAccounts:
 
     def _stored(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
         columns = [getattr(Account, c) for c in (*COLUMNS, "owned_values", "raw")]
-        query = select(Account.id, *columns).where(Account.connection == self.connection)
+        query = select(col(Account.id), *columns).where(col(Account.connection) == self.connection)
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _IN_CHUNK):
-            for row in session.execute(query.where(Account.id.in_(ids[start:start + _IN_CHUNK]))):
+            for row in session.execute(query.where(col(Account.id).in_(ids[start:start + _IN_CHUNK]))):
                 found[row[0]] = dict(row._mapping)
         return found

@@ -292,6 +292,8 @@ def lock_state(engine: Engine, connection: str, now: datetime | None = None) -> 
     if row is None:
         return LockState(held=False)
     holder, until = str(row[0]), row[1]
+    if until is None:
+        return LockState(held=False)
     until = until if until.tzinfo else until.replace(tzinfo=UTC)
     late = ((now or utcnow()) - until).total_seconds()
     if holder_alive(holder) is False:

@@ -67,6 +67,14 @@ class SandboxCrm:
         self.log = WriteLog()
         server.observers.append(self._observe)  # the CRM's clock runs in real time, as the worker's does
 
+    def config(self) -> str:
+        """The ``[connections.main]`` lines that point the worker at this sandbox."""
+        raise NotImplementedError
+
+    def change_accounts(self, ids: list[str]) -> None:
+        """Change the scoring attributes of ``ids`` in the CRM, as a person editing records would."""
+        raise NotImplementedError
+
     def stop(self) -> None:
         """Stop serving."""
         self.server.stop()

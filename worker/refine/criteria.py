@@ -10,8 +10,8 @@ post-close only on evidence (see :mod:`worker.refine.leakage`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np

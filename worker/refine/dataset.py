@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from worker.ingest.records import HEALTH_FIELDS, AccountRecord, DealRecord, EvidenceNote
-from worker.score.scorecard.model import normalise_category
 from worker.refine.timing import AttributeTiming
+from worker.score.scorecard.model import normalise_category
 
 ColumnKind = Literal["numeric", "categorical", "date"]
 FloatArray = npt.NDArray[np.float64]

@@ -141,7 +141,7 @@ def missing_world(n: int, seed: int) -> World:
     a = {**_firmographics(rng, n), **_noise(rng, n)}
     logit = _drivers_logit(a)
     stage_unknown = rng.random(n) < 1 / (1 + np.exp(-(logit * -1.2 - 1.2)))
-    a["funding_stage"] = np.where(stage_unknown, None, a["funding_stage"]).astype(object)
+    a["funding_stage"] = np.where(stage_unknown, np.array(None, dtype=object), a["funding_stage"]).astype(object)
     a["employees"] = np.where(rng.random(n) < 0.3, np.nan, a["employees"])
     accounts, deals = _records(rng, a, logit, "spread")
     return World("missing_values", "funding stage unknown mostly on losing deals (informative); 30% of sizes unknown "

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from worker.score.scorecard import Scorecard, Scorer, ScoreResult
 from worker.score.scorecard.labels import NO_LABELS, FieldLabels
@@ -85,8 +85,8 @@ class AccountFrame:
 
 def load_accounts(session: Session, connection: str, attributes: list[str]) -> AccountFrame:
     """Every live account's attributes as columns (missing attributes as None)."""
-    rows = session.execute(select(Account.id, Account.owner_id, Account.attributes).where(
-        Account.connection == connection, Account.deleted == False).order_by(Account.id)).all()  # noqa: E712
+    rows = session.execute(select(col(Account.id), col(Account.owner_id), col(Account.attributes)).where(
+        col(Account.connection) == connection, col(Account.deleted) == False).order_by(col(Account.id))).all()  # noqa: E712
     columns = {a: np.array([r.attributes.get(a) for r in rows], dtype=object) for a in attributes}
     return AccountFrame([r.id for r in rows], [r.owner_id for r in rows], columns)
 
@@ -113,29 +113,31 @@ def needs_full(state: ScoringState | None, version: int, key: str, now: datetime
 def changed_since(session: Session, connection: str, version: int, through: datetime) -> set[str]:
     """Live accounts stored after ``through`` (their inputs changed), or with no score under ``version``."""
     score = aliased(AccountScore)
-    query = select(Account.id).outerjoin(score, and_(score.connection == Account.connection,
-                                                     score.account_id == Account.id)).where(
-        Account.connection == connection, Account.deleted == False,  # noqa: E712
-        or_(Account.synced_at > through, score.account_id.is_(None), score.version != version))
+    query = select(col(Account.id)).outerjoin(score, and_(col(score.connection) == col(Account.connection),
+                                                     col(score.account_id) == col(Account.id))).where(
+        col(Account.connection) == connection, col(Account.deleted) == False,  # noqa: E712
+        or_(col(Account.synced_at) > through, col(score.account_id).is_(None), col(score.version) != version))
     return set(session.execute(query).scalars())
 
 
 def _previous(session: Session, connection: str, ids: list[str] | None) -> dict[str, tuple[Any, ...]]:
     """(version, score, tier, reasons) of the stored scores of ``ids`` (all when None), without ORM objects."""
-    columns = select(AccountScore.account_id, AccountScore.version, AccountScore.score, AccountScore.tier,
-                     AccountScore.reasons).where(AccountScore.connection == connection)
+    columns = select(col(AccountScore.account_id), col(AccountScore.version), col(AccountScore.score),
+                     col(AccountScore.tier), col(AccountScore.reasons)).where(
+                         col(AccountScore.connection) == connection)
     if ids is None:
         return {r[0]: tuple(r[1:]) for r in session.execute(columns)}
     found: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start:start + _IN_CHUNK]
-        found.update({r[0]: tuple(r[1:]) for r in session.execute(columns.where(AccountScore.account_id.in_(chunk)))})
+        rows = session.execute(columns.where(col(AccountScore.account_id).in_(chunk)))
+        found.update({r[0]: tuple(r[1:]) for r in rows})
     return found
 
 
 def score_store(engine: Engine, connection: str, version: VersionInfo, now: datetime,
                 labels: FieldLabels = NO_LABELS,
-                on_store: Callable[[Session, ScoringReport], None] | None = None,
+                on_store: Callable[[Session, ScoringReport], object] | None = None,
                 full: bool | None = None) -> ScoringReport:
     """Score the accounts whose inputs changed and store the results; report tier counts and tier changes.
 
@@ -209,7 +211,7 @@ def score_accounts(engine: Engine, connection: str, scorecard: Scorecard) -> Sco
 def preview_change(engine: Engine, connection: str, version: VersionInfo) -> Counter[tuple[str | None, str]]:
     """Accounts per (current tier, tier under ``version``): what the next run will change if it is in force."""
     with Session(engine) as session:
-        current = dict(session.execute(select(AccountScore.account_id, AccountScore.tier).where(
-            AccountScore.connection == connection)).all())
+        current = dict(session.execute(select(col(AccountScore.account_id), col(AccountScore.tier)).where(
+            col(AccountScore.connection) == connection)).all())
     scored = score_accounts(engine, connection, version.scorecard)
     return Counter((current.get(account_id), tier) for account_id, tier in scored.tier_of.items())
