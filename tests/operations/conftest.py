@@ -8,20 +8,19 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
 from connectors.base import Connector, FieldSpec, OwnedFieldStatus, Page, PullRequest, TaskRequest, WriteOutcome
 from worker.context import Context
 from worker.settings import Settings, load_settings
+from worker.store.scratch import scratch_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 ICP = str(Path(sys.executable).with_name("icp"))
@@ -150,11 +149,5 @@ def spawn(args: Sequence[str], **env: str) -> subprocess.Popen[str]:
 @pytest.fixture
 def pg_store_url(pg_url: str) -> Iterator[str]:
     """A URL for a fresh, empty PostgreSQL schema (dropped afterwards)."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with scratch_schema(pg_url, "t") as url:
+        yield url

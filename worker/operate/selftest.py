@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -44,6 +43,7 @@ from worker.operate.selftest_checks import (
 from worker.operate.selftest_crm import SandboxCrm, start_crm
 from worker.score.scorecard import Scorecard, load_scorecard
 from worker.settings import DEFAULT_CONFIG, STARTER_SCORECARDS, load_settings
+from worker.store.scratch import scratch_schema
 
 PHASES = ("pull", "store", "score", "tasks", "write-back", "refinement", "approval")
 APPROVER = "selftest@example.com"
@@ -310,13 +310,5 @@ def _store(kind: str, folder: Path, pg_url: str | None) -> Iterator[str]:
         return
     if not pg_url:
         raise RuntimeError("PostgreSQL trials need a server: pass --postgres-url or set ICP_SELFTEST_POSTGRES_URL")
-    import psycopg
-
-    schema = f"selftest_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with scratch_schema(pg_url, "selftest") as url:
+        yield url
