@@ -290,5 +290,5 @@ class Connector(ABC):
         """Check credentials, permissions and fields end to end, saying what to fix (``icp doctor``)."""
         return AccessReport((Finding("access", "warn", f"the {self.name} connector cannot check its access"),))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: a connector holding no connections keeps it
         """Release connections."""

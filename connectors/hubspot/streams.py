@@ -144,7 +144,8 @@ class SearchWindows:
                 filters = self._past_ties(since, until, seen_at_since)
             last: Any = None
             capped = False
-            for results, capped in self._paged(filters, self.stream.cursor):
+            for results, more in self._paged(filters, self.stream.cursor):
+                capped = more
                 if results:
                     last = results[-1]
                     yield results
@@ -175,7 +176,8 @@ class SearchWindows:
                 {"propertyName": "hs_object_id", "operator": "GT", "value": last_id},
             ]
             capped = False
-            for results, capped in self._paged(filters, "hs_object_id"):
+            for results, more in self._paged(filters, "hs_object_id"):
+                capped = more
                 if results:
                     last_id = str(results[-1].id)
                     yield results

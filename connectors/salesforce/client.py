@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -114,7 +115,7 @@ class SalesforceClient:
             try:
                 if not retry:
                     return self._attempt(endpoint, fn, sf, record_id, expect)
-                return self._retrier.run(lambda: self._attempt(endpoint, fn, sf, record_id, expect))
+                return self._retrier.run(partial(self._attempt, endpoint, fn, sf, record_id, expect))
             except _SessionExpired:
                 if relogged or not self.settings.credentials.can_login:
                     raise AuthenticationError(self._expired_message(relogged), endpoint=endpoint,

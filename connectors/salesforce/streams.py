@@ -12,11 +12,12 @@ the end (the rest is read by the next run).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from connectors.base import ObjectType, RawRecord
@@ -151,9 +152,12 @@ def query_pages(client: SalesforceClient, soql: str, include_deleted: bool = Fal
         if paginator.finished:
             return
         url = str(paginator.next_url)
-        result = client.call(f"{endpoint}/{{locator}}",
-                             lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers),
-                             expect=check)
+        result = client.call(f"{endpoint}/{{locator}}", _query_more(url, headers), expect=check)
+
+
+def _query_more(url: str, headers: dict[str, str]) -> Callable[[Salesforce], Any]:
+    """The call reading the page at ``url``, bound to this page's address."""
+    return lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers)
 
 
 def _outcome(row: dict[str, Any]) -> str:

@@ -150,7 +150,8 @@ _SETUP_FIELDS = {
                                 FieldDef("Field", "string"), FieldDef("PermissionsRead", "boolean"),
                                 FieldDef("PermissionsEdit", "boolean")),
 }
-_PREFIXES = {"Organization": "00D", "Account": "001", "AccountHistory": "017", "Opportunity": "006", "User": "005", "Note": "002", "Task": "00T",
+_PREFIXES = {"Organization": "00D", "Account": "001", "AccountHistory": "017", "Opportunity": "006", "User": "005",
+             "Note": "002", "Task": "00T",
              "TaskStatus": "01J", "TaskPriority": "01K", "PermissionSet": "0PS", "PermissionSetAssignment": "0Pa",
              "FieldPermissions": "01k"}
 

@@ -33,9 +33,10 @@ _TOKEN = re.compile(r"""
     | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
     )""", re.VERBOSE)
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
-_OPS: dict[str, Callable[[Any, Any], bool]] = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<>": lambda a, b: a != b,
-        "<": lambda a, b: a is not None and a < b, "<=": lambda a, b: a is not None and a <= b,
-        ">": lambda a, b: a is not None and a > b, ">=": lambda a, b: a is not None and a >= b}
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<>": lambda a, b: a != b,
+    "<": lambda a, b: a is not None and a < b, "<=": lambda a, b: a is not None and a <= b,
+    ">": lambda a, b: a is not None and a > b, ">=": lambda a, b: a is not None and a >= b}
 
 
 class SoqlError(ValueError):

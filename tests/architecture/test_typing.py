@@ -36,3 +36,9 @@ def test_mypy_reports_no_errors() -> None:
     """``mypy`` over worker, connectors and sandbox (the files listed in pyproject.toml) finds nothing."""
     result = _run("mypy", ["--cache-dir", str(_cache_dir("mypy")), "--show-error-codes"])
     assert result.returncode == 0, f"mypy found errors:\n{result.stdout}{result.stderr}"
+
+
+def test_ruff_reports_no_findings() -> None:
+    """``ruff check`` over the whole checkout (rules in pyproject.toml) finds nothing."""
+    result = _run("ruff", ["check", "--no-cache", "--output-format", "concise", "."])
+    assert result.returncode == 0, f"ruff found problems:\n{result.stdout}{result.stderr}"

@@ -19,7 +19,7 @@ def connection(crm: CrmHarness, store_url: str, folder: Path) -> tuple[Path, dic
     """A config file for the harness's sandbox, and the environment holding its credentials."""
     lines = [f"database_url = {json.dumps(store_url)}", 'log_format = "json"', "[connections.main]",
              f'crm = "{crm.crm}"', 'approvers = ["leader@example.com"]']
-    server: Any = getattr(crm, "server")
+    server: Any = crm.server
     if crm.crm == "salesforce":
         lines += ["[connections.main.salesforce]", f'login_url = "{server.url}"', f'ca_bundle = "{server.ca_path}"']
         env = {"SALESFORCE_CLIENT_ID": server.credentials.client_id,

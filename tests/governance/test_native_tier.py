@@ -46,7 +46,8 @@ def test_mirrors_tiers_but_keeps_a_persons_value(engine: Engine, hs: HubSpotHarn
     assert first.native_tier_kept == 1
     expected = {"A": "tier_1", "B": "tier_2", "C": "tier_3", "D": None}
     for account in hs.account_ids()[1:]:
-        assert hs.server.companies.value(account, NATIVE) == expected[hs.server.companies.value(account, "icp_fit_tier")]
+        tier = hs.server.companies.value(account, "icp_fit_tier")
+        assert hs.server.companies.value(account, NATIVE) == expected[tier]
     assert hs.server.companies.value(person_set, NATIVE) == "tier_2"
     second = run_cycle(ctx, hs.connector)
     assert second.written == 0 and hs.server.companies.value(person_set, NATIVE) == "tier_2"

@@ -26,7 +26,8 @@ def test_initial_watermark_admits_everything() -> None:
 
 def test_advance_keeps_the_latest_time_and_every_id_at_it() -> None:
     """Advancing records the maximum time and all ids sharing it."""
-    mark = Watermark("m").advance([Rec("1", T0), Rec("2", T0 + timedelta(seconds=1)), Rec("3", T0 + timedelta(seconds=1))])
+    later = T0 + timedelta(seconds=1)
+    mark = Watermark("m").advance([Rec("1", T0), Rec("2", later), Rec("3", later)])
     assert mark.value == T0 + timedelta(seconds=1) and mark.ids_at_value == {"2", "3"}
 
 

@@ -20,7 +20,7 @@ EDGES = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 101)
 def evidence(rng: np.random.Generator, n_deals: int = 2000) -> dict[str, TierExpectation]:
     """What a refinement on ``n_deals`` closed deals drawn from the truth would have measured."""
     out = {}
-    for tier, share in zip(TIERS, TIER_SHARES):
+    for tier, share in zip(TIERS, TIER_SHARES, strict=True):
         n = int(n_deals * share)
         won = int(rng.binomial(n, WIN_RATES[tier]))
         healthy = int(rng.binomial(won, HEALTHY_RATES[tier]))
@@ -32,7 +32,7 @@ def population(rng: np.random.Generator, n: int, scores: Sequence[float] = SCORE
                criteria: Mapping[str, Sequence[float]] = CRITERIA, source: str = "now") -> Distribution:
     """Accounts drawn over score bins, tiers and criterion bins."""
     score_counts = rng.multinomial(n, np.asarray(scores) / np.sum(scores))
-    tier_counts = dict(zip(TIERS, rng.multinomial(n, TIER_SHARES).tolist()))
+    tier_counts = dict(zip(TIERS, rng.multinomial(n, TIER_SHARES).tolist(), strict=True))
     bins = {key: CriterionBins(key, key, tuple(f"bin {i}" for i in range(len(p))),
                                tuple(rng.multinomial(n, np.asarray(p) / np.sum(p)).tolist()))
             for key, p in criteria.items()}
@@ -44,5 +44,5 @@ def month(rng: np.random.Generator, n_deals: int, win_rates: Mapping[str, float]
     """Deals closed in a month: tiers in the usual mix, outcomes and health from the given rates."""
     tiers = rng.choice(TIERS, n_deals, p=TIER_SHARES)
     won = rng.random(n_deals) < np.array([win_rates[t] for t in tiers])
-    healthy = [bool(rng.random() < healthy_rates[t]) if w else None for t, w in zip(tiers, won)]
+    healthy = [bool(rng.random() < healthy_rates[t]) if w else None for t, w in zip(tiers, won, strict=True)]
     return ClosedDeals.of(tiers.tolist(), won.tolist(), healthy, [f"D{i}" for i in range(n_deals)])

@@ -87,7 +87,7 @@ def month_of_deals(seed: int, n_deals: int = 1500) -> SyntheticCRM:
 def tiers_of(accounts: Sequence[AccountRecord], card: Scorecard) -> dict[str, str]:
     """Account id to tier under ``card``."""
     tiers = Scorer(card).score(_columns(accounts, card), n=len(accounts)).tiers.astype(str)
-    return dict(zip((a.id for a in accounts), tiers.tolist()))
+    return dict(zip((a.id for a in accounts), tiers.tolist(), strict=True))
 
 
 def top_tier_loses(share_kept: float, seed: int = 0) -> DealShift:

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.operations.conftest import ICP, spawn, write_config

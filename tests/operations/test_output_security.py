@@ -15,8 +15,8 @@ import responses
 from typer.testing import CliRunner
 
 from connectors.errors import ConnectorError, FatalError
-from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.http import RetryPolicy
+from connectors.hubspot import HubSpotConnector, HubSpotSettings
 from connectors.salesforce import Credentials, SalesforceConnector
 from sandbox import start_hubspot_sandbox
 from tests.contract.harness import salesforce_harness, salesforce_settings
@@ -34,7 +34,8 @@ def _mode(path: Path) -> int:
 
 
 @pytest.mark.parametrize(("cell", "safe"), [
-    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
     ("@SUM(1+1)", "'@SUM(1+1)"), ("-2+3", "'-2+3"), ("+25 industry: Software", "'+25 industry: Software"),
     ("\t=1", "'\t=1"), ("Acme", "Acme"), ("", "")])
 def test_cells_that_start_a_formula_are_made_text(cell: str, safe: str) -> None:

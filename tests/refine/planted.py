@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from worker.refine import Analysis, RefinementInput, RefineSettings, refine
-from worker.refine.synthetic import PlantedTruth, SyntheticCRM, generate
 import yaml
 
+from worker.refine import Analysis, RefinementInput, RefineSettings, refine
+from worker.refine.synthetic import PlantedTruth, SyntheticCRM, generate
 from worker.score.scorecard import Scorecard, load_scorecard
 from worker.score.scorecard.model import parse_scorecard
 

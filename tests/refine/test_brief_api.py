@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import html as htmllib
+import re
 
 import pytest
 

@@ -11,8 +11,8 @@ from tests.contract.harness import APPROVER, HubSpotHarness, approve_starter, hu
 from worker.context import Context
 from worker.govern.approval import approve_version
 from worker.operate.cycle import utcnow
-from worker.score.versions import GovernanceError
 from worker.score.scorecard import load_scorecard
+from worker.score.versions import GovernanceError
 from worker.settings import DEFAULT_CONFIG
 
 

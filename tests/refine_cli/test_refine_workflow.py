@@ -25,10 +25,12 @@ TYPES = {"employees": "number", "annual_revenue": "number", "web_visits_30d": "n
 MAPPING = {
     "accounts": {
         "id": "Account key", "name": "Account name",
-        "attributes": {a: {"column": a.replace("_", " ").title(), "type": TYPES.get(a, "category")} for a in ATTRIBUTES},
+        "attributes": {a: {"column": a.replace("_", " ").title(), "type": TYPES.get(a, "category")}
+                       for a in ATTRIBUTES},
         "health": {
             "retention_status": {"column": "Status", "type": "category",
-                                 "values": {"active": ["Active"], "churned": ["Churned"], "contracted": ["Downgraded"]}},
+                                 "values": {"active": ["Active"], "churned": ["Churned"],
+                                            "contracted": ["Downgraded"]}},
             "delivery_fit": {"column": "Delivery fit", "type": "category"},
             "nps": {"column": "NPS", "type": "number"},
             "support_tickets": {"column": "Tickets", "type": "number"},
@@ -58,7 +60,8 @@ def account_row(account: Any) -> dict[str, Any]:
     row |= {a.replace("_", " ").title(): "" if account.attributes.get(a) is None else account.attributes[a]
             for a in ATTRIBUTES}
     health = account.health
-    row |= {"Status": STATUS.get(health.get("retention_status") or "", ""), "Delivery fit": health.get("delivery_fit") or "",
+    row |= {"Status": STATUS.get(health.get("retention_status") or "", ""),
+            "Delivery fit": health.get("delivery_fit") or "",
             "NPS": health.get("nps") or "", "Tickets": health.get("support_tickets") or "",
             "Days to value": health.get("time_to_value_days") or ""}
     return row

@@ -291,7 +291,8 @@ def _print_plain(figures: dict[str, Any], console: Console) -> None:
     for p in figures["plain"]:
         table.add_row(p["name"], f"{p['calls']:,}", f"{p['wall_seconds']:.1f}", _fmt(p.get("floor_seconds")),
                       f"{p['peak_rss_mb']:.0f}", f"{ours['calls'] / p['calls']:.2f}",
-                      f"{ours['wall_seconds'] / p['wall_seconds']:.2f}", f"{ours['peak_rss_mb'] / p['peak_rss_mb']:.2f}")
+                      f"{ours['wall_seconds'] / p['wall_seconds']:.2f}",
+                      f"{ours['peak_rss_mb'] / p['peak_rss_mb']:.2f}")
     console.print(table)
     if figures["rate_limit_per_10s"]:
         console.print("The plain runs go with the limit switched off (without retries they would fail on the first "

@@ -76,7 +76,7 @@ def quality_main(json_output: bool = False, noise_seeds: int = 20) -> int:
     table = [tuple(_cell(c) for c in header)] + [tuple(_cell(c) for c in row) for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     for key, value in summary(results).items():
         print(f"{key}: {value}")
     return 0

@@ -89,8 +89,9 @@ def selftest(
                                                                        "(429s, quota, 5xx, timeouts, broken bodies, "
                                                                        "207s, expired sessions).")] = False,
     crm: Annotated[list[str] | None, typer.Option("--crm", help="hubspot and/or salesforce (default: both).")] = None,
-    store: Annotated[list[str] | None, typer.Option("--store", help="sqlite and/or postgresql (default: both when "
-                                                                     "a PostgreSQL URL is given, else sqlite).")] = None,
+    store: Annotated[list[str] | None, typer.Option("--store", help="sqlite and/or postgresql (default: both "
+                                                                     "when a PostgreSQL URL is given, else "
+                                                                     "sqlite).")] = None,
     postgres_url: Annotated[str | None, typer.Option("--postgres-url", envvar="ICP_SELFTEST_POSTGRES_URL",
                                                      help="A PostgreSQL server for the postgresql trials (a schema "
                                                           "per trial, dropped after).")] = None,

@@ -107,7 +107,7 @@ def settle(checks: Sequence[RateCheck], alpha: float, min_difference: float) -> 
     tested = [i for i, c in enumerate(checks) if c.p_value is not None]
     adjusted = holm([checks[i].p_value for i in tested])  # type: ignore[misc]
     out = list(checks)
-    for i, p in zip(tested, adjusted):
+    for i, p in zip(tested, adjusted, strict=True):
         difference = checks[i].difference or 0.0
         out[i] = replace(checks[i], p_adjusted=p, significant=p <= alpha and abs(difference) >= min_difference)
     return out

@@ -66,7 +66,7 @@ def disqualification_reasons(result: ScoreResult, tier: str, top: int = TOP_REAS
     for c, criterion in enumerate(card.criteria):
         points, index = result.points[rows, c], result.bin_index[rows, c]
         low = (points < 0) | ((points == criterion.min_points) & (criterion.min_points < criterion.max_points))
-        for value, many in zip(*np.unique(index[low], return_counts=True)):
+        for value, many in zip(*np.unique(index[low], return_counts=True), strict=True):
             label = criterion.missing_label if value == MISSING else criterion.bins[int(value)].label
             counts[label] += int(many)
     for e, exclusion in enumerate(card.exclusions):

@@ -37,7 +37,7 @@ def _stability(baseline: Sequence[int], current: Sequence[int], labels: Sequence
                source: Distribution, n_current: int, settings: DriftSettings) -> Stability:
     value = psi(baseline, current)
     total_b, total_c = max(sum(baseline), 1), max(sum(current), 1)
-    bins = tuple((label, b / total_b, c / total_c) for label, b, c in zip(labels, baseline, current))
+    bins = tuple((label, b / total_b, c / total_c) for label, b, c in zip(labels, baseline, current, strict=True))
     return Stability(round(value, 6), psi_reading(value, settings.psi_investigate, settings.psi_alarm), basis,
                      source.source, source.at, source.n, n_current, bins)
 

@@ -31,8 +31,8 @@ def check_drift(ctx: Context, tasks: ReviewTasks, version: VersionInfo, scored: 
     if not version.evidence.get("baseline") and scored.ids:
         ctx.versions.record_baseline(version.version, baseline_snapshot(scored.result, at=now))
         version = ctx.versions.get(version.version)
-    drift = monitor_store(ctx.engine, ctx.name, version, now, DriftSettings(cadence_days=ctx.config.review.cadence_days),
-                          scored=scored)
+    settings = DriftSettings(cadence_days=ctx.config.review.cadence_days)
+    drift = monitor_store(ctx.engine, ctx.name, version, now, settings, scored=scored)
     report = drift.to_json()
     if not drift.alarm:
         return report

@@ -212,7 +212,7 @@ def alignment(
     checked += [_exclusion(e, data, outcomes, settings) for e in card.exclusions]
     q_values = benjamini_hochberg([item.p_value for item, _ in checked])
     items = []
-    for (item, problem), q in zip(checked, q_values):
+    for (item, problem), q in zip(checked, q_values, strict=True):
         if problem is None and q > settings.alpha:
             problem = f"not significant after Benjamini-Hochberg correction: q = {q:.3g} > {settings.alpha:g}"
         backed_text = (

@@ -330,7 +330,7 @@ def quantile_edges(x: FloatArray, max_prebins: int) -> FloatArray:
     slack = EDGE_TOLERANCE / max_prebins
     low = np.clip(np.searchsorted(cumulative, targets - slack - 1e-12, side="left"), 0, len(uniq) - 2)
     high = np.clip(np.searchsorted(cumulative, targets + slack - 1e-12, side="left"), 0, len(uniq) - 2)
-    edges = sorted({_roundest_between(float(uniq[a]), float(uniq[b + 1])) for a, b in zip(low, high)})
+    edges = sorted({_roundest_between(float(uniq[a]), float(uniq[b + 1])) for a, b in zip(low, high, strict=True)})
     return np.array(edges)
 
 

@@ -155,7 +155,7 @@ class CriterionResult:
 
 
 def _rate(k: npt.NDArray[np.float64], n: npt.NDArray[np.float64]) -> list[float | None]:
-    return [float(a / b) if b > 0 else None for a, b in zip(k, n)]
+    return [float(a / b) if b > 0 else None for a, b in zip(k, n, strict=True)]
 
 
 def _matcher(binning: Binning, index: int) -> tuple[Matcher, float | None, float | None, tuple[str, ...]]:
@@ -373,7 +373,7 @@ def screen(
     """
     q_values = benjamini_hochberg([c.fit.test.p_value for c in candidates])
     known = timing or {}
-    return [screen_one(c, float(q), settings, known.get(c.name)) for c, q in zip(candidates, q_values)]
+    return [screen_one(c, float(q), settings, known.get(c.name)) for c, q in zip(candidates, q_values, strict=True)]
 
 
 def screen_one(

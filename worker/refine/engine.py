@@ -328,8 +328,8 @@ def _replication(validation: Validation) -> dict[str, float]:
 
 def _segment_candidates(fit: CardFit, settings: RefineSettings) -> list[Candidate]:
     """The selected criteria, else the significant ones, strongest first."""
-    selected = [c for c, r in zip(fit.candidates, fit.criteria) if r.status == "selected"]
-    significant = [c for c, r in zip(fit.candidates, fit.criteria) if r.q_value <= settings.alpha]
+    selected = [c for c, r in zip(fit.candidates, fit.criteria, strict=True) if r.status == "selected"]
+    significant = [c for c, r in zip(fit.candidates, fit.criteria, strict=True) if r.q_value <= settings.alpha]
     return sorted(selected or significant, key=lambda c: -c.iv)
 
 

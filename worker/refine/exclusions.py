@@ -118,7 +118,7 @@ def find_exclusions(
     groups = [g for c in columns for g in _tested_groups(c, outcomes, health_rows, settings)]
     q_values = benjamini_hochberg([g.p_value for g in groups])
     results: list[ExclusionResult] = []
-    qualifying = [(g, float(q)) for g, q in zip(groups, q_values) if q <= settings.alpha]
+    qualifying = [(g, float(q)) for g, q in zip(groups, q_values, strict=True) if q <= settings.alpha]
     for attribute, items in groupby(qualifying, key=lambda item: item[0].attribute):
         column = by_name[attribute]
         for joined in _join(column, list(items)):
@@ -132,7 +132,7 @@ def find_exclusions(
 def _one_per_account(rows: IntArray, outcomes: Outcomes) -> IntArray:
     """One won deal per account: health and attributes belong to the account, not to each deal."""
     accounts = outcomes.account_ids[rows].tolist()
-    keys = [str(a) if a is not None else f"\x00{r}" for r, a in zip(rows.tolist(), accounts)]
+    keys = [str(a) if a is not None else f"\x00{r}" for r, a in zip(rows.tolist(), accounts, strict=True)]
     _, first = np.unique(np.array(keys), return_index=True)
     return rows[np.sort(first)]
 

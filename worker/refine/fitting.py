@@ -110,7 +110,7 @@ def scale_points(
     """
     by_name = {c.name: c for c in candidates}
     shifted: dict[str, npt.NDArray[np.float64]] = {}
-    for name, coefficient in zip(model.attributes, model.coefficients):
+    for name, coefficient in zip(model.attributes, model.coefficients, strict=True):
         contribution = coefficient * by_name[name].woe
         shifted[name] = contribution - contribution.min()
     ranges = np.array([s.max() for s in shifted.values()])
@@ -118,11 +118,12 @@ def scale_points(
         return {}, {name: "contributes no points" for name in shifted}, 0
     total = int(min(MAX_SCORE, max(len(ranges), round(POINTS_PER_LOGIT * ranges.sum()))))
     maxima = _largest_remainder(ranges, total)
-    lowest = sum(float((c * by_name[name].woe).min()) for name, c in zip(model.attributes, model.coefficients))
+    lowest = sum(float((c * by_name[name].woe).min())
+                 for name, c in zip(model.attributes, model.coefficients, strict=True))
     base = int(min(max(round(NEUTRAL_SCORE + total / ranges.sum() * lowest), 0), MAX_SCORE - total))
     points: dict[str, list[int]] = {}
     too_small: dict[str, str] = {}
-    for (name, values), top, spread in zip(shifted.items(), maxima, ranges):
+    for (name, values), top, spread in zip(shifted.items(), maxima, ranges, strict=True):
         if top == 0 or spread <= 0:
             too_small[name] = "its contribution rounds to less than one point out of 100"
             continue

@@ -65,7 +65,8 @@ def impact_preview(population: Population, proposed: Scorecard, current: Scoreca
     old = Scorer(current).score(columns, n=n).tiers.astype(str) if current else np.full(n, UNSCORED)
     rank = _ranks(proposed, current)
     moves = []
-    for (before, after), count in sorted(Counter(zip(old.tolist(), new.tolist())).items(), key=lambda kv: -kv[1]):
+    moved = Counter(zip(old.tolist(), new.tolist(), strict=True))
+    for (before, after), count in sorted(moved.items(), key=lambda kv: -kv[1]):
         hit = (old == before) & (new == after)
         changed = before != after
         direction = (

@@ -132,5 +132,5 @@ def score_metrics(
         low_score=low_score,
         share_positives_high=float((scores[y] >= high_score).mean()) if positives else None,
         share_negatives_low=float((scores[~y] < low_score).mean()) if negatives else None,
-        histogram=tuple((int(e), int(p), int(q)) for e, p, q in zip(edges, pos_hist, neg_hist)),
+        histogram=tuple((int(e), int(p), int(q)) for e, p, q in zip(edges, pos_hist, neg_hist, strict=True)),
     )

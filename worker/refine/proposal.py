@@ -195,7 +195,7 @@ def _result(
     if selected and model is not None:
         i = model.attributes.index(c.name)
         coefficient, z = model.coefficients[i], model.z_values[i]
-        bins = tuple(replace(b, points=p) for b, p in zip(c.bins, points[c.name]))
+        bins = tuple(replace(b, points=p) for b, p in zip(c.bins, points[c.name], strict=True))
     reason, rule = reasons.get(c.name, (_selected_reason(c, s.q_value, s.conditional), "selected"))
     return CriterionResult(
         attribute=c.name,

@@ -106,7 +106,7 @@ def find_segments(
     q_values = benjamini_hochberg([s.p_value for s in splits])
     eligible = [
         (s, float(q))
-        for s, q in zip(splits, q_values)
+        for s, q in zip(splits, q_values, strict=True)
         if q <= settings.alpha and s.effect >= settings.segment_min_effect
     ]
     if not eligible:

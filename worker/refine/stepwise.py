@@ -70,7 +70,7 @@ def forward_steps(
         if not model or not rest:
             break
         q = benjamini_hochberg([conditional_pvalue(model, c, y, deff) for c in rest])
-        passing = [(c, float(v)) for c, v in zip(rest, q) if v <= alpha]
+        passing = [(c, float(v)) for c, v in zip(rest, q, strict=True) if v <= alpha]
         if not passing:
             break
         for c, v in passing:

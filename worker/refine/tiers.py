@@ -48,4 +48,4 @@ def data_bands(scores: npt.NDArray[np.float64], settings: RefineSettings) -> tup
     floor = len(cuts)
     for i in range(len(cuts)):
         cuts[i] = max(cuts[i], floor - i)
-    return tuple(zip(tiers, [*cuts, 0]))
+    return tuple(zip(tiers, [*cuts, 0], strict=True))

@@ -70,7 +70,7 @@ def find_triggers(
     cycle_q = benjamini_hochberg([p for p, _ in cycle_tests])
     overall = float(np.nanmedian(cycle[won_rows])) if np.any(~np.isnan(cycle[won_rows])) else np.nan
     results = []
-    for s, (cycle_p, effect), q in zip(screened, cycle_tests, cycle_q):
+    for s, (cycle_p, effect), q in zip(screened, cycle_tests, cycle_q, strict=True):
         c = s.candidate
         shorter = bool(q <= settings.alpha)
         faster = tuple(

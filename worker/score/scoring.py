@@ -53,7 +53,7 @@ class ScoredAccounts:
     @classmethod
     def of(cls, ids: list[str], result: ScoreResult) -> ScoredAccounts:
         """Pair account ids with their scores."""
-        return cls(ids, result, dict(zip(ids, result.tiers.astype(str).tolist())))
+        return cls(ids, result, dict(zip(ids, result.tiers.astype(str).tolist(), strict=True)))
 
 
 @dataclass

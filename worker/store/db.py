@@ -75,7 +75,8 @@ def migrate(engine: Engine) -> None:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")  # one migrating process at a time
             command.upgrade(_alembic_config(connection), "head")
     except Exception as exc:  # noqa: BLE001 - any driver error means the same to the operator
-        raise StoreError(f"cannot migrate the store at {engine.url.render_as_string(hide_password=True)}: {exc}") from exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise StoreError(f"cannot migrate the store at {where}: {exc}") from exc
 
 
 def current_revision(engine: Engine) -> str | None:
