@@ -40,9 +40,10 @@ class RawRecord:
 class PullRequest:
     """Read ``object_type`` records modified in ``[since, until)``; ``since`` None means a full pull.
 
-    ``seen_at_since`` names records already read at exactly ``since`` (the watermark's ties): a
-    connector may leave them out of the answer when its CRM can filter by id, so that they are not
-    read again every run; anything else modified at ``since`` must still come back.
+    ``seen_at_since`` names the records already read at exactly ``since`` (the watermark's ties, always
+    every record the CRM answered at that time, see :mod:`worker.ingest.watermark`): a connector may
+    leave them out of the answer when its CRM can filter by id, so that they are not read again every
+    run; anything else modified at ``since`` must still come back.
     """
 
     object_type: ObjectType

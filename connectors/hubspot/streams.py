@@ -25,7 +25,10 @@ SEARCH_CAP = 10_000
 MAX_NOT_IN = 100
 """Most ids one NOT_IN filter carries: a conservative bound (the search guide,
 developers.hubspot.com/docs/api/crm/search "Filter search results", takes a ``values`` list for IN and
-NOT_IN; five filter groups of up to ten filters each since the August 2024 changelog)."""
+NOT_IN; five filter groups of up to ten filters each since the August 2024 changelog,
+developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api).
+More ties than that are left out by ``hs_object_id`` greater than the largest of them instead
+(``hs_object_id`` is a number property, compared as a number, like any GT filter in the guide)."""
 ONE_MS = timedelta(milliseconds=1)
 OBJECT_PAGE = page_check("id", properties=True)
 
@@ -133,15 +136,15 @@ class SearchWindows:
     def pages(self, since: datetime, until: datetime, seen_at_since: frozenset[str] = frozenset()
               ) -> Iterator[list[Any]]:
         """Pages in ascending modification order; records in ``seen_at_since`` stamped at ``since`` are left out
-        (up to :data:`MAX_NOT_IN` of them, else they are read again and the worker drops them)."""
+        (see :meth:`_past_ties`)."""
         start = since
         while start < until:
             filters: Any = [
                 {"propertyName": self.stream.cursor, "operator": "GTE", "value": to_ms(start)},
                 {"propertyName": self.stream.cursor, "operator": "LT", "value": to_ms(until)},
             ]
-            if start == since and 0 < len(seen_at_since) <= MAX_NOT_IN:
-                filters = self._past_ties(since, until, seen_at_since)
+            if start == since and seen_at_since:
+                filters = self._past_ties(since, until, seen_at_since) or filters
             last: Any = None
             capped = False
             for results, more in self._paged(filters, self.stream.cursor):
@@ -160,11 +163,23 @@ class SearchWindows:
             else:
                 start = last_stamp
 
-    def _past_ties(self, since: datetime, until: datetime, seen: frozenset[str]) -> list[list[dict[str, Any]]]:
-        """Two filter groups: at ``since`` but not already seen, or after ``since`` (and before ``until``)."""
+    def _past_ties(self, since: datetime, until: datetime, seen: frozenset[str]) -> list[list[dict[str, Any]]] | None:
+        """Two filter groups: at ``since`` but not already seen, or after ``since`` (and before ``until``).
+
+        Up to :data:`MAX_NOT_IN` seen ids are left out by name; more by ``hs_object_id`` above the largest.
+        The seen ids are every record the search answered at ``since`` (the worker saves only whole ties, see
+        :mod:`worker.ingest.watermark`), so both leave out the same records, unless the search index shows a
+        record stamped ``since`` only after the ties were read and its id is lower: the same index delay
+        that can hide any record stamped just before a run's start. None when the ids are not numbers
+        (the ties are then read again and the worker drops them)."""
         cursor = self.stream.cursor
-        return [[{"propertyName": cursor, "operator": "EQ", "value": to_ms(since)},
-                 {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": sorted(seen)}],
+        if len(seen) <= MAX_NOT_IN:
+            unseen = {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": sorted(seen)}
+        elif all(i.isdigit() for i in seen):
+            unseen = {"propertyName": "hs_object_id", "operator": "GT", "value": str(max(int(i) for i in seen))}
+        else:
+            return None
+        return [[{"propertyName": cursor, "operator": "EQ", "value": to_ms(since)}, unseen],
                 [{"propertyName": cursor, "operator": "GT", "value": to_ms(since)},
                  {"propertyName": cursor, "operator": "LT", "value": to_ms(until)}]]
 

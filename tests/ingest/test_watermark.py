@@ -60,3 +60,15 @@ def test_watermark_is_immutable_and_timezone_aware() -> None:
     assert mark.advance([Rec("1", T0)]) is not mark and mark.value is None
     with pytest.raises(ValueError):
         Watermark("m", datetime(2026, 1, 1))
+
+
+def test_settled_is_the_last_timestamp_a_later_one_followed() -> None:
+    """Mid-pull, only a timestamp that a later one has followed is whole: that one may be saved."""
+    t1 = T0 + timedelta(seconds=1)
+    loaded = Watermark("m", T0, frozenset({"a"}))
+    assert loaded.settled() == loaded
+    read = loaded.advance([Rec("b", T0), Rec("c", t1)])
+    assert read.value == t1 and read.settled() == Watermark("m", T0, frozenset({"a", "b"}))
+    more = read.advance([Rec("d", t1)])
+    assert more.ids_at_value == {"c", "d"} and more.settled() == Watermark("m", T0, frozenset({"a", "b"}))
+    assert more.advance([Rec("e", t1 + timedelta(seconds=1))]).settled() == Watermark("m", t1, frozenset({"c", "d"}))

@@ -1,9 +1,10 @@
 """The sync loop: pull each object incrementally, normalise, store rows and watermark together.
 
 Ordered pages (ascending incremental pulls) checkpoint the watermark with every batch of
-pages stored (:data:`STORE_BATCH` records), in the same transaction as their rows. Unordered pages (full pulls by
-id) store their rows as they come but promote the watermark only with the last
-page, so a crash mid-pull re-reads rather than skips.
+pages stored (:data:`STORE_BATCH` records), in the same transaction as their rows: the
+settled watermark (:meth:`Watermark.settled`, whose ties are whole) until the pull ends, then
+the last one. Unordered pages (full pulls by id) store their rows as they come but promote the
+watermark only with the last page, so a crash mid-pull re-reads rather than skips.
 """
 
 from __future__ import annotations
@@ -137,11 +138,12 @@ class Sync:
                 mark, ordered = mark.advance(records), page.ordered
                 held.extend(records)
                 if len(held) >= STORE_BATCH or last:
-                    self._flush(object_type, held, mark, (ordered or last) and object_type != "owners", started_at)
+                    self._flush(object_type, held, mark if last else mark.settled(),
+                                (ordered or last) and object_type != "owners", started_at)
                     held = []
         except Exception:
             if held:  # keep what was read before the failure (the watermark only with ordered pages)
-                self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
+                self._flush(object_type, held, mark.settled(), ordered and object_type != "owners", started_at)
             raise
         if held or ordered:
             self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
@@ -159,7 +161,8 @@ class Sync:
                started_at: datetime) -> None:
         """Store held records, with the watermark when ``checkpoint``, in one transaction."""
         t0, normalised = time.perf_counter(), self.report.seconds["normalise"]
-        self._store(object_type, records, mark.capped(started_at) if checkpoint else None, started_at)
+        saved = mark.capped(started_at) if checkpoint and not mark.is_initial else None
+        self._store(object_type, records, saved, started_at)
         self._progress(object_type, len(records))
         self.report.seconds["store"] += time.perf_counter() - t0 - (self.report.seconds["normalise"] - normalised)
 
