@@ -84,13 +84,40 @@ class AccountFrame:
 
 
 def load_accounts(session: Session, connection: str, attributes: list[str]) -> AccountFrame:
-    """Every live account's attributes as columns (missing attributes as None)."""
-    rows = session.execute(select(col(Account.id), col(Account.owner_id), col(Account.attributes)).where(
-        col(Account.connection) == connection, col(Account.deleted) == False).order_by(col(Account.id))).all()  # noqa: E712
-    columns = {a: np.array([r.attributes.get(a) for r in rows], dtype=object) for a in attributes}
-    return AccountFrame([r.id for r in rows], [r.owner_id for r in rows], columns)
+    """Every live account's attributes as columns (missing attributes as None).
+
+    Rows are streamed in partitions of :data:`LOAD_BATCH` and turned into columns as they come, so the
+    rows (and their attribute documents) of every account are never held at once.
+    """
+    query = select(col(Account.id), col(Account.owner_id), col(Account.attributes)).where(
+        col(Account.connection) == connection, col(Account.deleted) == False).order_by(col(Account.id))  # noqa: E712
+    ids: list[str] = []
+    owners: list[str | None] = []
+    values: dict[str, list[Any]] = {a: [] for a in attributes}
+    result = session.execute(query.execution_options(yield_per=LOAD_BATCH))
+    for partition in result.partitions():
+        for r in partition:
+            ids.append(r.id)
+            owners.append(r.owner_id)
+            found = r.attributes or {}
+            for a, column in values.items():
+                column.append(found.get(a))
+    columns = {a: _object_array(column) for a, column in values.items()}
+    return AccountFrame(ids, owners, columns)
 
 
+def _object_array(values: list[Any]) -> np.ndarray:
+    """A one-dimensional object array of ``values`` (never split into more dimensions)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+LOAD_BATCH = 10_000
+"""Accounts read per partition when loading the store's accounts as columns."""
+SCORE_BATCH = 20_000
+"""Accounts whose reasons are worked out, compared with the stored scores and written together: memory
+stays bounded at any number of accounts (a million accounts' reasons and rows are never held at once)."""
 FULL_RESCORE_EVERY = timedelta(days=7)
 """Even when nothing seems to have changed, every account is rescored at least this often."""
 _IN_CHUNK = 500
@@ -120,13 +147,19 @@ def changed_since(session: Session, connection: str, version: int, through: date
     return set(session.execute(query).scalars())
 
 
-def _previous(session: Session, connection: str, ids: list[str] | None) -> dict[str, tuple[Any, ...]]:
-    """(version, score, tier, reasons) of the stored scores of ``ids`` (all when None), without ORM objects."""
+def _previous(session: Session, connection: str, ids: list[str], dense: bool = False) -> dict[str, tuple[Any, ...]]:
+    """(version, score, tier, reasons) of the stored scores of ``ids`` (in the store's order), without ORM
+    objects. ``dense``: ``ids`` are most of the accounts between the first and the last, read as one range."""
+    if not ids:
+        return {}
     columns = select(col(AccountScore.account_id), col(AccountScore.version), col(AccountScore.score),
                      col(AccountScore.tier), col(AccountScore.reasons)).where(
                          col(AccountScore.connection) == connection)
-    if ids is None:
-        return {r[0]: tuple(r[1:]) for r in session.execute(columns)}
+    if dense and len(ids) > _IN_CHUNK:
+        wanted = set(ids)
+        rows = session.execute(columns.where(col(AccountScore.account_id) >= ids[0],
+                                             col(AccountScore.account_id) <= ids[-1]))
+        return {r[0]: tuple(r[1:]) for r in rows if r[0] in wanted}
     found: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start:start + _IN_CHUNK]
@@ -157,20 +190,23 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
         full = needs_full(state, version.version, key, now) if full is None else full
         changed = None if full or state is None or state.scored_through is None else changed_since(
             session, connection, version.version, state.scored_through)
-        positions = list(range(len(frame.ids))) if changed is None else [
-            i for i, account_id in enumerate(frame.ids) if account_id in changed]
-        previous = _previous(session, connection, None if changed is None else [frame.ids[i] for i in positions])
+    positions = list(range(len(frame.ids))) if changed is None else [
+        i for i, account_id in enumerate(frame.ids) if account_id in changed]
+    del changed
     result = Scorer(card).score(frame.columns, n=len(frame.ids))
     report = ScoringReport(version=version.version, accounts=ScoredAccounts.of(frame.ids, result),
                            scored=len(frame.ids), by_tier=result.tier_counts(), rescored=len(positions), full=full)
     for c, criterion in enumerate(card.criteria):
         report.missing_by_attribute[criterion.attribute] = int(result.missing[:, c].sum())
-    subset = result if changed is None else Scorer(card).score(
-        {a: column[positions] for a, column in frame.columns.items()}, n=len(positions))
-    rows = _changed_rows(report, connection, version.version, now, frame, positions, subset.reasons(labels=labels),
-                         previous)
     with session_scope(engine) as session:
-        upsert(session, AccountScore, rows)
+        for start in range(0, len(positions), SCORE_BATCH):
+            batch = positions[start:start + SCORE_BATCH]
+            dense = batch[-1] - batch[0] < 2 * len(batch)
+            previous = _previous(session, connection, [frame.ids[i] for i in batch], dense)
+            subset = Scorer(card).score({a: column[batch] for a, column in frame.columns.items()}, n=len(batch))
+            rows = _changed_rows(report, connection, version.version, now, frame, batch,
+                                 subset.reasons(labels=labels), previous)
+            upsert(session, AccountScore, rows)
         if on_store is not None:
             on_store(session, report)
         upsert(session, ScoringState, [{"connection": connection, "version": version.version, "inputs_key": key,
@@ -193,7 +229,7 @@ def _changed_rows(report: ScoringReport, connection: str, version: int, now: dat
             continue
         report.changed += 1
         old_version, old_score, old_tier = (old[0], old[1], old[2]) if old is not None else (None, None, None)
-        if old is None or old_tier != tier:
+        if old is not None and old_tier != tier:  # a first score is not a change (and a million of them add up)
             report.tier_changes.append(TierChange(account_id, frame.owners[i], old_tier, tier, old_score, score,
                                                   tuple(why), old_version))
         rows.append({"connection": connection, "account_id": account_id, "version": version,
