@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from worker.cli.common import EXIT_USAGE, console, fail, guarded, settings_of
 from worker.store import make_engine, migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from worker.web.accounts import Accounts
 
 users_app = typer.Typer(no_args_is_help=True, help="Local accounts for the review pages (argon2-hashed passwords).")
 
@@ -37,7 +42,7 @@ def serve(
                 forwarded_allow_ips=settings.web.forwarded_allow_ips, server_header=False, log_level="warning")
 
 
-def _accounts(ctx: typer.Context):
+def _accounts(ctx: typer.Context) -> tuple[Accounts, Engine]:
     from worker.web.accounts import Accounts
     from worker.web.app import utcnow
 
