@@ -9,7 +9,7 @@ snapshot of each record is saved as soon as its write succeeds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,10 @@ from worker.writeback.overrides import override_decision, record_override_task
 COMPARED = ("score", "tier", "reasons", "version", "status")
 MAX_LISTED = 10_000
 """Above this many candidates the write-back compares every account instead of listing them."""
+WRITE_BATCH = 5_000
+"""Accounts compared together (their scores, accounts and snapshots read at once)."""
+SEND_AT = 50_000
+"""Changes held before they are sent: bounded memory, and bulk paths still get large writes whole."""
 SHOWN = ("score", "tier", "reasons", "version", "native_tier")
 """The owned values the store keeps as the CRM shows them (``col(Account.owned_values)``)."""
 log = get_logger("worker.writeback.writer")
@@ -150,55 +154,78 @@ class WriteBack:
         successful write (new scores, earlier failures, capped writes). Rows are read as columns.
         """
         report = WriteReport()
+        changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        for batch in self._compared(card, label, since, report):
+            changes.update(batch)
+        if self.max_records and len(changes) > self.max_records:
+            report.capped = len(changes) - self.max_records
+            changes = dict(sorted(changes.items())[: self.max_records])
+        return changes, report
+
+    def _compared(self, card: Scorecard, label: str, since: datetime | None, report: WriteReport
+                  ) -> Iterator[dict[str, tuple[dict[str, str], dict[str, str]]]]:
+        """The changes of :meth:`pending`, :data:`WRITE_BATCH` accounts at a time in account id order (memory
+        stays bounded at any number of accounts); ``report``'s counts are complete once it is exhausted."""
         with Session(self.engine) as session:
             # mirroring the native tier reports every value a person keeps there: compare every account
             ids = None if since is None or self.native_tier is not None else self._candidates(session, since)
             if ids is not None and len(ids) > MAX_LISTED:
                 ids = None  # as many candidates as accounts, near enough: compare them all
-            scores = session.execute(_only(select(
-                col(AccountScore.account_id), col(AccountScore.score), col(AccountScore.tier),
-                col(AccountScore.reasons), col(AccountScore.scored_at)).where(
-                col(AccountScore.connection) == self.connection),
-                col(AccountScore.account_id), ids)).all()
-            accounts = {a.id: a for a in session.execute(_only(select(
-                col(Account.id), col(Account.override_score), col(Account.override_reason),
-                col(Account.owned_values), col(Account.synced_at), col(Account.override_issue),
-                col(Account.owner_id)).where(
-                col(Account.connection) == self.connection, col(Account.deleted) == False),  # noqa: E712
-                col(Account.id), ids)).all()}
-            snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(_only(select(
-                col(WrittenSnapshot.account_id), col(WrittenSnapshot.values), col(WrittenSnapshot.written_at)).where(
-                col(WrittenSnapshot.connection) == self.connection), col(WrittenSnapshot.account_id), ids)).all()}
-            changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
-            for score in scores:
-                account = accounts.get(score.account_id)
-                if account is None:
-                    continue
-                report.candidates += 1
-                report.overrides += override_decision(account, self.needs_reason)[0] is not None
-                desired = desired_values(score, account, card, label, self.needs_reason, bool(self.owned.status))
-                self.owners[score.account_id] = account.owner_id
-                snapshot, written_at = snapshots.get(score.account_id, (None, None))
-                in_crm = account.owned_values or {}
-                fresh = bool(written_at and account.synced_at and account.synced_at > written_at)
-                send = changed_fields(desired, snapshot, in_crm, fresh)
-                if self.native_tier is not None and not mirror_native_tier(self.native_tier, desired, send,
-                                                                           snapshot, in_crm):
-                    report.native_tier_kept += 1
-                if send:
-                    changes[score.account_id] = (desired, send)
-                    self._shown[score.account_id] = dict(in_crm)
-                else:
-                    report.unchanged += 1
+            for scores in self._score_batches(session, ids):
+                yield self._compare(session, card, label, scores, report)
             if ids is not None:  # accounts that were not candidates need no write either
                 live = self._live_scored(session)
                 report.unchanged += live - report.candidates
                 report.candidates = live
                 report.overrides = self._overrides_in_force(session)
-        if self.max_records and len(changes) > self.max_records:
-            report.capped = len(changes) - self.max_records
-            changes = dict(sorted(changes.items())[: self.max_records])
-        return changes, report
+
+    def _score_batches(self, session: Session, ids: list[str] | None) -> Iterator[list[Any]]:
+        """The latest scores (of ``ids``; all when None), :data:`WRITE_BATCH` at a time, by account id."""
+        query = select(col(AccountScore.account_id), col(AccountScore.score), col(AccountScore.tier),
+                       col(AccountScore.reasons), col(AccountScore.scored_at)).where(
+            col(AccountScore.connection) == self.connection).order_by(col(AccountScore.account_id))
+        if ids is None:
+            for partition in session.execute(query.execution_options(yield_per=WRITE_BATCH)).partitions():
+                yield list(partition)
+            return
+        for start in range(0, len(ids), WRITE_BATCH):
+            yield list(session.execute(_only(query, col(AccountScore.account_id), ids[start:start + WRITE_BATCH])))
+
+    def _compare(self, session: Session, card: Scorecard, label: str, scores: list[Any], report: WriteReport
+                 ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+        """The changes among one batch of scores (their accounts and snapshots read for them alone)."""
+        ids = [s.account_id for s in scores]
+        accounts = {a.id: a for a in session.execute(_only(select(
+            col(Account.id), col(Account.override_score), col(Account.override_reason),
+            col(Account.owned_values), col(Account.synced_at), col(Account.override_issue),
+            col(Account.owner_id)).where(
+            col(Account.connection) == self.connection, col(Account.deleted) == False),  # noqa: E712
+            col(Account.id), ids)).all()}
+        snapshots = {s.account_id: (s.values, s.written_at) for s in session.execute(_only(select(
+            col(WrittenSnapshot.account_id), col(WrittenSnapshot.values), col(WrittenSnapshot.written_at)).where(
+            col(WrittenSnapshot.connection) == self.connection), col(WrittenSnapshot.account_id), ids)).all()}
+        changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        for score in scores:
+            account = accounts.get(score.account_id)
+            if account is None:
+                continue
+            report.candidates += 1
+            report.overrides += override_decision(account, self.needs_reason)[0] is not None
+            desired = desired_values(score, account, card, label, self.needs_reason, bool(self.owned.status))
+            snapshot, written_at = snapshots.get(score.account_id, (None, None))
+            in_crm = account.owned_values or {}
+            fresh = bool(written_at and account.synced_at and account.synced_at > written_at)
+            send = changed_fields(desired, snapshot, in_crm, fresh)
+            if self.native_tier is not None and not mirror_native_tier(self.native_tier, desired, send,
+                                                                       snapshot, in_crm):
+                report.native_tier_kept += 1
+            if send:
+                changes[score.account_id] = (desired, send)
+                self._shown[score.account_id] = dict(in_crm)
+                self.owners[score.account_id] = account.owner_id
+            else:
+                report.unchanged += 1
+        return changes
 
     def _overrides_in_force(self, session: Session) -> int:
         """How many live scored accounts have a manual override that applies."""
@@ -231,18 +258,38 @@ class WriteBack:
         return sorted(set(session.execute(stored).scalars()) | set(session.execute(rescored).scalars()))
 
     def run(self, card: Scorecard, label: str, now: datetime, since: datetime | None = None) -> WriteReport:
-        """Send every change, in chunks; save snapshots of what succeeded as it goes (``since``: see ``pending``)."""
-        changes, report = self.pending(card, label, since)
+        """Send every change, in chunks, as batches of accounts are compared; save snapshots of what
+        succeeded as it goes (``since``: see ``pending``). Changes are sent once :data:`SEND_AT` are held
+        (a connector's bulk path still sees large writes whole). Beyond ``max_records`` changes (in
+        account id order) the rest are counted as capped and left for the next run."""
+        report = WriteReport()
         self.report = report
-        if report.capped:
+        held: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        wanted = 0
+        for changes in self._compared(card, label, since, report):
+            room = max(0, self.max_records - wanted) if self.max_records else len(changes)
+            wanted += len(changes)
+            held.update(dict(sorted(changes.items())[:room]) if room < len(changes) else changes)
+            if len(held) >= SEND_AT:
+                self._send_all(held, report, now)
+                held = {}
+        self._send_all(held, report, now)
+        if self.max_records and wanted > self.max_records:
+            report.capped = wanted - self.max_records
             log.warning("writeback.capped", held_back=report.capped, cap=self.max_records)
+        return report
+
+    def _send_all(self, changes: dict[str, tuple[dict[str, str], dict[str, str]]], report: WriteReport,
+                  now: datetime) -> None:
+        """Send held changes in the connector's chunks, by account id."""
         ids = sorted(changes)
         size = max(1, self.connector.write_chunk(len(ids)))
         for start in range(0, len(ids), size):
             chunk = {i: changes[i] for i in ids[start:start + size]}
             self._send(chunk, report, now)
-            log.info("writeback.progress", written=report.written, failed=len(report.failed), total=len(ids))
-        return report
+            log.info("writeback.progress", written=report.written, failed=len(report.failed))
+        self._shown.clear()
+        self.owners.clear()
 
     def _record_shown(self, session: Session, sent: Mapping[str, Mapping[str, str]]) -> None:
         """Keep the store's copy of the owned values the CRM shows in step with what was just written.
