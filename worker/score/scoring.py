@@ -94,6 +94,7 @@ def load_accounts(session: Session, connection: str, attributes: list[str]) -> A
     ids: list[str] = []
     owners: list[str | None] = []
     values: dict[str, list[Any]] = {a: [] for a in attributes}
+    shared: dict[str, dict[tuple[type, Any], Any]] = {a: {} for a in attributes}
     result = session.execute(query.execution_options(yield_per=LOAD_BATCH))
     for partition in result.partitions():
         for r in partition:
@@ -101,9 +102,23 @@ def load_accounts(session: Session, connection: str, attributes: list[str]) -> A
             owners.append(r.owner_id)
             found = r.attributes or {}
             for a, column in values.items():
-                column.append(found.get(a))
+                column.append(_shared(shared[a], found.get(a)))
     columns = {a: _object_array(column) for a, column in values.items()}
     return AccountFrame(ids, owners, columns)
+
+
+def _shared(seen: dict[tuple[type, Any], Any], value: Any) -> Any:
+    """One object per distinct value of an attribute (up to :data:`SHARED_VALUES` of them): a million
+    accounts in a few industries hold a few strings, not a million copies."""
+    if value is None or not isinstance(value, str | int | float):
+        return value
+    key = (type(value), value)
+    found = seen.get(key)
+    if found is not None:
+        return found
+    if len(seen) < SHARED_VALUES:
+        seen[key] = value
+    return value
 
 
 def _object_array(values: list[Any]) -> np.ndarray:
@@ -115,6 +130,8 @@ def _object_array(values: list[Any]) -> np.ndarray:
 
 LOAD_BATCH = 10_000
 """Accounts read per partition when loading the store's accounts as columns."""
+SHARED_VALUES = 10_000
+"""Distinct values per attribute kept as one shared object when loading accounts."""
 SCORE_BATCH = 20_000
 """Accounts whose reasons are worked out, compared with the stored scores and written together: memory
 stays bounded at any number of accounts (a million accounts' reasons and rows are never held at once)."""
