@@ -15,7 +15,7 @@ from sqlmodel import Session
 from tests.contract.harness import WORLD_NOW, CrmHarness, approve_starter
 from worker.context import Context
 from worker.operate.cycle import run_cycle
-from worker.store import Account, AccountScore
+from worker.store import Account, AccountScore, Deal
 
 
 def stamps(ctx: Context) -> tuple[dict[str, datetime | None], dict[str, datetime | None]]:
@@ -85,3 +85,23 @@ def edit_owned_score(crm: CrmHarness, account_id: str, at: datetime) -> None:
         server.update_company(account_id, {"icp_fit_score": "3"}, modified_at=at)
     else:
         server.update_record("Account", account_id, {"ICP_Fit_Score__c": 3}, modified_at=at)
+
+
+def deal_stamps(ctx: Context) -> dict[str, datetime | None]:
+    """When each deal was last stored."""
+    with Session(ctx.engine) as session:
+        return dict(session.execute(select(Deal.id, Deal.synced_at)).all())  # type: ignore[arg-type]
+
+
+def test_deals_the_worker_wrote_are_read_again_but_not_stored_again(ctx: Context, crm: CrmHarness) -> None:
+    """Writing an account's fit onto its open deals moves their modification stamps: the next run reads them
+    (only reading shows nothing else changed) but stores none of them again."""
+    approve_starter(ctx)
+    crm.set_clock(WORLD_NOW + timedelta(hours=2))
+    first = run_cycle(ctx, crm.connector)
+    assert first.status == "ok" and first.deals_written > 0
+    before = deal_stamps(ctx)
+    crm.set_clock(WORLD_NOW + timedelta(hours=3))
+    second = run_cycle(ctx, crm.connector)
+    assert second.status == "ok" and second.pulled["deals"] >= first.deals_written
+    assert second.deals_written == 0 and deal_stamps(ctx) == before

@@ -24,7 +24,7 @@ from connectors.errors import ConnectorError
 from worker.ingest.mapping import FieldMapping, Normaliser
 from worker.ingest.prefetch import Prefetched
 from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, OwnerRecord, Quarantined
-from worker.ingest.unchanged import UnchangedAccounts
+from worker.ingest.unchanged import UnchangedAccounts, UnchangedDeals, UnchangedRecords
 from worker.ingest.watermark import Watermark
 from worker.logs import get_logger
 from worker.store import Account, Deal, EvidenceNoteRow, Owner, QuarantineRow, SyncWatermark, session_scope, upsert
@@ -46,7 +46,8 @@ class SyncReport:
     stored: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
     unchanged: Counter[str] = field(default_factory=Counter)
-    """Records pulled but not stored again: nothing but their modification stamp (the worker's own write) changed."""
+    """Records pulled but not stored again: nothing but their modification stamp (the worker's own write) changed
+    (accounts and deals)."""
     seconds: dict[str, float] = field(default_factory=lambda: {"pull": 0.0, "normalise": 0.0, "store": 0.0})
     """Wall time waiting for the CRM's pages ("pull"), normalising their records and storing them."""
 
@@ -93,7 +94,8 @@ class Sync:
         self.mapping, self.run_id = mapping, run_id
         self.normaliser = Normaliser(mapping)
         self.report = SyncReport()
-        self.unchanged = UnchangedAccounts(connection, _owned_fields(mapping))
+        self.unchanged: dict[str, UnchangedRecords] = {
+            "accounts": UnchangedAccounts(connection, _owned_fields(mapping)), "deals": UnchangedDeals(connection)}
         self._compare = True
 
     def run(self, started_at: datetime, objects: Iterable[ObjectType] = OBJECT_ORDER) -> SyncReport:
@@ -128,7 +130,7 @@ class Sync:
                               since=None if full else mark.value,
                               seen_at_since=frozenset() if full else mark.ids_at_value)
         self.report.pulled[object_type] += 0  # reported even when nothing changed
-        self._compare = object_type == "accounts" and self._has_accounts()
+        self._compare = object_type in self.unchanged and self._has_rows(MODELS[object_type])
         log.info("sync.start", object=object_type, mode="full" if full else "incremental",
                  since=mark.value.isoformat() if mark.value else None)
         held: list[RawRecord] = []
@@ -151,11 +153,11 @@ class Sync:
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
                  unchanged=self.report.unchanged[object_type], quarantined=self.report.quarantined[object_type])
 
-    def _has_accounts(self) -> bool:
-        """Whether the store holds accounts of this connection (none: nothing to compare pulled ones with)."""
+    def _has_rows(self, model: Any) -> bool:
+        """Whether the store holds rows of this table for the connection (none: nothing to compare pulled ones with)."""
         with Session(self.engine) as session:
-            first = session.execute(select(col(Account.id)).where(
-                col(Account.connection) == self.connection).limit(1)).first()
+            first = session.execute(select(col(model.id)).where(
+                col(model.connection) == self.connection).limit(1)).first()
             return first is not None
 
     def _flush(self, object_type: ObjectType, records: list[RawRecord], mark: Watermark, checkpoint: bool,
@@ -193,8 +195,8 @@ class Sync:
         self.report.seconds["normalise"] += time.perf_counter() - t0
         with session_scope(self.engine) as session:
             model: type[SQLModel] = MODELS[object_type]
-            if object_type == "accounts" and self._compare:
-                rows, same = self.unchanged.changed(session, rows)
+            if object_type in self.unchanged and self._compare:
+                rows, same = self.unchanged[object_type].changed(session, rows)
                 self.report.unchanged[object_type] += same
             upsert(session, model, rows)
             for q in bad:

@@ -1,12 +1,14 @@
-"""Which pulled accounts really changed, so the worker's own write-back is not processed again.
+"""Which pulled records really changed, so the worker's own write-back is not processed again.
 
-Writing the owned fields moves a record's modification stamp (HubSpot ``hs_lastmodifieddate``,
-Salesforce ``SystemModstamp``), so the next incremental pull reads every record the worker wrote.
-The write-back records what it wrote in the store (the snapshot, and the owned values the CRM now
-shows, see :mod:`worker.writeback.writer`); a pulled account whose normalised fields, raw properties
-(apart from the modification stamps and the owned fields) and owned values all equal what the store
-holds changed only by that write, or not at all, and is neither stored nor rescored again. Anything
-else, a person's edit of an owned field included, is processed as usual.
+Writing owned fields moves a record's modification stamp (HubSpot ``hs_lastmodifieddate``,
+Salesforce ``SystemModstamp``), so the next incremental pull reads every record the worker wrote:
+accounts (their fit score, tier and reasons) and open deals (their account's fit, see
+:mod:`worker.writeback.deals`). The write-back records what it wrote in the store (the snapshot, and
+the owned values the CRM now shows, see :mod:`worker.writeback.writer`); a pulled record whose
+normalised fields, raw properties (apart from the modification stamps and the owned fields) and, for
+accounts, owned values all equal what the store holds changed only by that write, or not at all, and
+is neither stored nor rescored again. Anything else, a person's edit of an owned account field
+included, is processed as usual.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
-from worker.store import Account
+from worker.store import Account, Deal
 
 STAMPS = frozenset({"hs_lastmodifieddate", "SystemModstamp", "LastModifiedDate", "LastModifiedById"})
 """Raw properties that move with every write, the worker's own included."""
 COLUMNS = ("name", "owner_id", "attributes", "health", "override_score", "override_reason", "override_issue",
            "deleted")
+"""The account columns compared (besides ``owned_values`` and ``raw``)."""
+DEAL_COLUMNS = ("account_id", "owner_id", "outcome", "amount", "created_at", "closed_at", "stage", "pipeline",
+                "loss_reason", "competitor", "lead_source", "attributes", "deleted")
+"""The deal columns compared (besides ``raw``): everything but the modification and sync stamps."""
 _IN_CHUNK = 500
 
 
@@ -45,24 +51,27 @@ def same_owned(pulled: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     return True
 
 
-class UnchangedAccounts:
-    """Drops pulled account rows that equal the stored ones, but for modification stamps and owned fields."""
+class UnchangedRecords:
+    """Drops pulled rows of one table that equal the stored ones, but for modification stamps and owned fields."""
 
-    def __init__(self, connection: str, owned_fields: Iterable[str]) -> None:
-        self.connection = connection
+    def __init__(self, connection: str, model: type[SQLModel], columns: Sequence[str],
+                 owned_fields: Iterable[str] = (), owned_values: bool = False) -> None:
+        self.connection, self.model = connection, model
+        self.columns = tuple(columns)
         self.ignored = STAMPS | frozenset(owned_fields)
+        self.owned_values = owned_values
 
     def changed(self, session: Session, rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        """The rows that differ from the store (new accounts included), and how many were dropped."""
+        """The rows that differ from the store (new records included), and how many were dropped."""
         stored = self._stored(session, [row["id"] for row in rows])
         kept = [row for row in rows if row["id"] not in stored or self.differs(row, stored[row["id"]])]
         return kept, len(rows) - len(kept)
 
     def differs(self, row: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
         """Whether a pulled row differs from the stored one in anything but stamps and owned fields."""
-        if any(row.get(column) != old[column] for column in COLUMNS):
+        if any(row.get(column) != old[column] for column in self.columns):
             return True
-        if not same_owned(row.get("owned_values") or {}, old["owned_values"] or {}):
+        if self.owned_values and not same_owned(row.get("owned_values") or {}, old["owned_values"] or {}):
             return True
         return self._content(row.get("raw") or {}) != self._content(old["raw"] or {})
 
@@ -70,10 +79,28 @@ class UnchangedAccounts:
         return {k: v for k, v in raw.items() if k not in self.ignored}
 
     def _stored(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-        columns = [getattr(Account, c) for c in (*COLUMNS, "owned_values", "raw")]
-        query = select(col(Account.id), *columns).where(col(Account.connection) == self.connection)
+        model: Any = self.model
+        extra = ("owned_values", "raw") if self.owned_values else ("raw",)
+        columns = [getattr(model, c) for c in (*self.columns, *extra)]
+        query = select(col(model.id), *columns).where(col(model.connection) == self.connection)
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _IN_CHUNK):
-            for row in session.execute(query.where(col(Account.id).in_(ids[start:start + _IN_CHUNK]))):
+            for row in session.execute(query.where(col(model.id).in_(ids[start:start + _IN_CHUNK]))):
                 found[row[0]] = dict(row._mapping)
         return found
+
+
+class UnchangedAccounts(UnchangedRecords):
+    """Accounts: the owned fields (score, tier, reasons...) are the worker's; their values are compared with
+    what the write-back recorded the CRM shows."""
+
+    def __init__(self, connection: str, owned_fields: Iterable[str]) -> None:
+        super().__init__(connection, Account, COLUMNS, owned_fields, owned_values=True)
+
+
+class UnchangedDeals(UnchangedRecords):
+    """Deals: the worker writes only its account's fit onto them (fields the deal pull does not read), so a deal
+    equal to the store but for its modification stamps changed by that write, or not at all."""
+
+    def __init__(self, connection: str, owned_fields: Iterable[str] = ()) -> None:
+        super().__init__(connection, Deal, DEAL_COLUMNS, owned_fields)
