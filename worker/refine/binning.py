@@ -28,7 +28,7 @@ from worker.refine.dataset import Column
 from worker.refine.permutation import PERMUTATIONS, best_split_test
 from worker.refine.settings import Monotonic, RefineSettings
 from worker.refine.stats import TestResult, g_test, information_value, trend_test, two_proportion_pvalue
-from worker.refine.text import number_for, title, value_words
+from worker.refine.text import group_words, number_for, title
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -83,10 +83,10 @@ class Binning:
     def _group_words(self, index: int) -> str:
         """Members in words; a large group also names the few named values it leaves out (``...; not Seed``)."""
         members = self.groups[index]
-        text = ", ".join(value_words(v) for v in members)
+        text = group_words(members)
         rest = [v for i, group in enumerate(self.groups) if i != index for v in group]
         if len(members) >= NAME_THE_REST_FROM and 0 < len(rest) < len(members) and len(rest) <= MAX_REST_NAMED:
-            text += "; not " + ", ".join(value_words(v) for v in rest)
+            text += "; not " + group_words(rest, within=True)
         return text
 
     def interval(self, index: int) -> tuple[float | None, float | None]:
@@ -103,8 +103,8 @@ class Binning:
         if self.kind == "categorical":
             if index == self.other_index:
                 named = [v for group in self.groups for v in group]
-                if 0 < len(named) <= MAX_REST_NAMED:
-                    return f"{name}: not {', '.join(value_words(v) for v in named)}"
+                if 0 < len(named) <= MAX_REST_NAMED and not set(named) <= {"true", "false"}:
+                    return f"{name}: not {group_words(named, last=' or ', within=True)}"
                 return f"{name}: other values"
             return f"{name}: {self._group_words(index)}"
         low, high = self.interval(index)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from worker.refine.text import number_for
+from worker.refine.text import group_words, humanise_value, number_for
 from worker.score.scorecard import Bin, Criterion
 from worker.score.scorecard.labels import NO_LABELS, FieldLabels, attribute_title, humanise
+from worker.score.scorecard.model import normalise_category
 
 MAX_LISTED_VALUES = 6
 _CODE_TOKEN = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w-])")
@@ -54,15 +55,25 @@ class Vocabulary:
         return self.labels.field(attribute)
 
     def value(self, attribute: str, value: Any) -> str:
-        """One categorical value as the CRM shows it."""
-        return self.labels.value(attribute, value)
+        """One categorical value as the CRM shows it: its option label, else the value in words."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "unknown"
+        if self.labels.options.get(attribute, {}).get(normalise_category(value) or ""):
+            return self.labels.value(attribute, value)
+        return humanise_value(str(value))
 
     def values(self, attribute: str, values: Sequence[Any], limit: int = MAX_LISTED_VALUES) -> str:
-        """Several values joined in words: ``Computer Software, Retail or Insurance``; long lists are cut."""
-        shown = [self.value(attribute, v) for v in values]
-        if len(shown) > limit:
-            return ", ".join(shown[:limit - 1]) + f" and {len(shown) - limit + 1} more"
-        return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+        """Several values joined in words: ``Computer Software, Retail or Insurance``, ``Series A-C or growth``
+        (the CRM's option labels where it has them; consecutive series as a range); long lists are cut."""
+        codes = [str(v) for v in values]
+        labels = {c: self.value(attribute, c) for c in codes if self._has_label(attribute, c)}
+        if len(codes) > limit:
+            return group_words(codes[:limit - 1], labels) + f" and {len(codes) - limit + 1} more"
+        return group_words(codes, labels, last=" or ")
+
+    def _has_label(self, attribute: str, value: str) -> bool:
+        key = normalise_category(value) or ""
+        return bool(self.labels.options.get(attribute, {}).get(key)) or key in ("true", "false")
 
     def number(self, attribute: str, value: float | None) -> str:
         """A number of this attribute as a person reads it (money in the portal's currency)."""
