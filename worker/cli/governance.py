@@ -17,7 +17,7 @@ from rich.table import Table
 from worker.cli.common import EXIT_USAGE, MAX_VERSION, console, context_of, fail, guarded, now, print_json
 from worker.context import Context
 from worker.govern.approval import approve_version
-from worker.govern.proposals import check_against_evidence, store_proposal
+from worker.govern.proposals import store_proposal
 from worker.score.scorecard import load_scorecard
 from worker.score.scoring import preview_change
 from worker.score.signoff import Actor, command_line_actor
@@ -116,12 +116,12 @@ def propose(ctx: typer.Context, scorecard: Annotated[Path, typer.Argument(help="
     """Store a hand-written scorecard YAML as a proposed version: always a hypothesis, whatever the file says."""
     context = context_of(ctx)
     card = guarded(lambda: load_scorecard(scorecard))
-    guarded(lambda: check_against_evidence(context, card, str(scorecard)))
     claimed = card.kind
     card = card.model_copy(update={"kind": "hypothesis"})
     evidence = {"source": "hand-written", "file": scorecard.name}
     info = guarded(lambda: store_proposal(context, card, by=command_line_actor(by), now=now(), evidence=evidence,
-                                          note=f"hand-written scorecard from {scorecard.name}"))
+                                          note=f"hand-written scorecard from {scorecard.name}",
+                                          source=str(scorecard)))
     said = f" (the file says kind: {claimed}; a hand-written scorecard is a hypothesis)"
     said = "" if claimed == "hypothesis" else said
     console.print(f"stored {info.label} (hypothesis) as proposed{said}", highlight=False)

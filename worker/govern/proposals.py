@@ -177,11 +177,17 @@ def check_against_evidence(ctx: Context, card: Scorecard, source: str) -> None:
 
 def store_proposal(ctx: Context, card: Scorecard, *, by: str | Actor, now: datetime, evidence: dict[str, Any],
                    note: str | None = None, analysis: Analysis | None = None,
-                   run_id: str | None = None) -> VersionInfo:
+                   run_id: str | None = None, source: str = "proposed scorecard") -> VersionInfo:
     """Store ``card`` as a proposed version with its brief (when analysed) and its impact, in one transaction.
 
-    The new proposal supersedes any older pending one.
+    Every proposal, hand-written or from the refinement engine, is first checked against the mapping's
+    and the evidence's attributes and types (:func:`check_against_evidence`). The new proposal supersedes
+    any older pending one.
+
+    Raises:
+        ScorecardError: ``card`` names an attribute nobody maps, scores a date or a category by ranges, ...
     """
+    check_against_evidence(ctx, card, source)
     current = ctx.versions.in_force()
     presentation = brief_context(ctx, "", analysis, current) if analysis is not None else None
 
