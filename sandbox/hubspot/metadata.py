@@ -177,7 +177,12 @@ class MetadataEndpoints:
         return handler
 
     def association_batch_read(self, from_type: str, to_type: str) -> Handler:
-        """POST /crm/v4/associations/{from}/{to}/batch/read: 200, or 207 for ids without associations."""
+        """POST /crm/v4/associations/{from}/{to}/batch/read: 200, or 207 for ids without associations.
+
+        ``toObjectId`` is a string, as in HubSpot's reference ("Batch read associations",
+        developers.hubspot.com/docs/api-reference/legacy/crm/associations/associate-records/batch/get-associations)
+        and the client's MultiAssociatedObjectWithLabel model (``to_object_id: str``).
+        """
         kinds = ASSOCIATION_TYPES[(from_type, to_type)]
 
         def handler(req: Request) -> Response:
@@ -194,7 +199,7 @@ class MetadataEndpoints:
                 rows = [] if row is None else self.portal.graph.targets(from_type, to_type, row)
                 if rows:
                     results.append({"from": {"id": record_id}, "to": [{
-                        "toObjectId": int(target.id_of(r)),
+                        "toObjectId": target.id_of(r),
                         "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": lbl}
                                              for t, lbl, _ in kinds],
                     } for r in rows]})

@@ -86,7 +86,7 @@ class PropertyDef:
             "hidden": self.hidden, "formField": self.form_field, "archived": False,
             "createdAt": self.created_at, "updatedAt": self.updated_at,
             "modificationMetadata": {"archivable": not self.hubspot_defined, "readOnlyDefinition": self.hubspot_defined,
-                                     "readOnlyValue": self.read_only},
+                                     "readOnlyOptions": self.hubspot_defined, "readOnlyValue": self.read_only},
         }
         if self.hubspot_defined:
             body["hubspotDefined"] = True

@@ -67,7 +67,7 @@ def search(portal: Portal, object_type: str, body: dict[str, Any] | None, cap: i
     result: dict[str, Any] = {"total": total,
                               "results": [portal.record(object_type, int(r), names) for r in rows[after:end]]}
     if limit and end < total:
-        result["paging"] = {"next": {"after": str(end)}}
+        result["paging"] = {"next": {"after": str(end), "link": f"?after={end}"}}
     return result
 
 

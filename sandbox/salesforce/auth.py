@@ -143,9 +143,15 @@ class LoginEndpoints:
         return self._granted()
 
     def userinfo(self, request: Request) -> Response:
-        """The running user's identity."""
-        return Response(200, {"user_id": self.user_id, "organization_id": self.org_id,
-                              "preferred_username": self.credentials.username})
+        """The running user's identity, with the OpenID Connect claims Salesforce's UserInfo endpoint answers
+        (``sub`` is the identity URL; help.salesforce.com "Query for User Information")."""
+        username = self.credentials.username
+        return Response(200, {
+            "sub": f"{self.base_url()}/id/{self.org_id}/{self.user_id}", "user_id": self.user_id,
+            "organization_id": self.org_id, "preferred_username": username, "nickname": username.split("@")[0],
+            "name": "ICP Integration", "email": username, "email_verified": True, "given_name": "ICP",
+            "family_name": "Integration", "zoneinfo": "America/Los_Angeles", "is_salesforce_integration_user": True,
+            "active": True, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": -28800000})
 
     def soap_login(self, request: Request) -> Response:
         """SOAP ``login()``: a session for username + password + security token; refused from v65.0."""

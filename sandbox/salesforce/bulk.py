@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.salesforce.composite import WriteFaults
-from sandbox.salesforce.org import Org, RecordError
+from sandbox.salesforce.org import Org, RecordError, render_datetime
 from sandbox.salesforce.rest import sf_error
 from sandbox.server import Request, Response
 
@@ -25,14 +25,20 @@ class IngestJob:
     id: str
     sobject: str
     operation: str
+    created_by: str = ""
+    created_ms: int = 0
+    modified_ms: int = 0
     state: str = "Open"
     data: list[str] = field(default_factory=list)
     succeeded: list[dict[str, str]] = field(default_factory=list)
     failed: list[tuple[dict[str, str], str]] = field(default_factory=list)
 
     def info(self, version: str) -> dict[str, Any]:
-        """The job's JSON description."""
-        return {"id": self.id, "object": self.sobject, "operation": self.operation, "state": self.state,
+        """The job's JSON description (JobInfo: the response body properties of Bulk API 2.0 "Create a Job",
+        developer.salesforce.com/docs/platform/api-asynch/guide/create-job.html)."""
+        return {"id": self.id, "operation": self.operation, "object": self.sobject, "createdById": self.created_by,
+                "createdDate": render_datetime(self.created_ms), "systemModstamp": render_datetime(self.modified_ms),
+                "state": self.state, "concurrencyMode": "Parallel", "jobType": "V2Ingest",
                 "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF", "apiVersion": float(version),
                 "contentUrl": f"services/data/v{version}/jobs/ingest/{self.id}/batches",
                 "numberRecordsProcessed": len(self.succeeded) + len(self.failed),
@@ -56,7 +62,8 @@ class BulkEndpoints:
         table = self.org.table(str(body.get("object", "")))
         if table is None or body.get("operation") != "update" or body.get("contentType", "CSV") != "CSV":
             return sf_error(400, "INVALIDJOB", "InvalidJob : only CSV update jobs of a known object are supported")
-        job = IngestJob(f"750Sb{next(self._numbers):010d}AAA", table.name, "update")
+        now = self.org.clock.now_ms()
+        job = IngestJob(f"750Sb{next(self._numbers):010d}AAA", table.name, "update", self.org.user_id, now, now)
         self.jobs[job.id] = job
         return Response(200, job.info(request.params["version"]))
 
@@ -77,6 +84,7 @@ class BulkEndpoints:
         if state not in ("UploadComplete", "Aborted"):
             return sf_error(400, "INVALIDJOBSTATE", f"cannot move a job to {state}")
         job.state = state
+        job.modified_ms = self.org.clock.now_ms()
         return Response(200, job.info(request.params["version"]))
 
     def get(self, request: Request) -> Response:
@@ -87,6 +95,7 @@ class BulkEndpoints:
         if job.state == "UploadComplete":
             self._process(job)
             job.state = "JobComplete"
+            job.modified_ms = self.org.clock.now_ms()
         return Response(200, job.info(request.params["version"]))
 
     def _process(self, job: IngestJob) -> None:

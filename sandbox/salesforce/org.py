@@ -86,14 +86,16 @@ class FieldDef:
         and ``unique``: developer.salesforce.com/docs/platform/apex-ref/references/apex-ref/
         apex-methods-system-fields-describe.html, and the SOAP API's "DescribeSObjectResult" Field
         properties); ``picklistValues`` entries are PicklistEntry ``{active, defaultValue, label, validFor,
-        value}`` (``label`` is what users see, ``value`` the API name stored on records).
+        value}`` (``label`` is what users see, ``value`` the API name stored on records). As in the REST
+        describe example, every field has ``defaultValue`` and Id (and reference) fields have length 18.
         """
         updateable = self.writable and self.editable_by_user
         return {
             "name": self.name, "label": self.label or self.name, "type": self.type, "custom": self.custom,
             "updateable": updateable, "createable": updateable, "nillable": self.nillable,
             "externalId": self.external_id, "idLookup": self.external_id or self.name == "Id",
-            "caseSensitive": False, "unique": self.unique, "length": self.length,
+            "caseSensitive": False, "unique": self.unique, "defaultValue": None,
+            "length": self.length or (18 if self.type in ("id", "reference") else 0),
             "precision": self.precision, "scale": self.scale,
             "picklistValues": [{"active": True, "defaultValue": False, "label": label, "validFor": None, "value": v}
                                for v, label in zip(self.picklist, self.picklist_labels or self.picklist,

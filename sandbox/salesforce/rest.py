@@ -139,8 +139,8 @@ class RestEndpoints:
                 return fault
             version = request.params["version"]
             try:
-                rows = [{"attributes": _attributes(table.name, version, r.get("Id")), **r}
-                        for r in run(table, parsed, include_deleted)]
+                rows = [{"attributes": _attributes(table.name, version, record_id), **row}
+                        for record_id, row in run(table, parsed, include_deleted)]
             except SoqlError as exc:
                 return sf_error(400, exc.code, exc.message)
             return Response(200, self.cursors.page(version, endpoint, rows, _batch_size(request)))
@@ -161,13 +161,21 @@ class RestEndpoints:
         return handle
 
     def describe(self, request: Request) -> Response:
-        """``GET sobjects/{sobject}/describe``: the fields the integration user can see."""
+        """``GET sobjects/{sobject}/describe``: the fields the integration user can see.
+
+        Top-level keys as in the REST API's "Get Field and Other Metadata for an Object" example
+        (developer.salesforce.com/docs/platform/api-rest/guide/dome-sobject-describe): ``urls``,
+        ``childRelationships`` and ``customSetting`` next to ``name``, ``label``, ``keyPrefix`` and ``fields``.
+        """
         table = self._table(request.params["sobject"])
         if table is None:
             return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+        base = f"/services/data/v{request.params['version']}/sobjects/{table.name}"
         return Response(200, {"name": table.name, "label": table.name, "keyPrefix": table.prefix, "custom": False,
-                              "createable": True, "updateable": True, "queryable": True,
-                              "fields": [f.describe() for f in table.visible_fields()]})
+                              "customSetting": False, "createable": True, "updateable": True, "queryable": True,
+                              "urls": {"sobject": base, "describe": f"{base}/describe",
+                                       "rowTemplate": f"{base}/{{ID}}"},
+                              "childRelationships": [], "fields": [f.describe() for f in table.visible_fields()]})
 
     def get_record(self, request: Request) -> Response:
         """``GET sobjects/{sobject}/{id}[?fields=a,b]``."""

@@ -208,8 +208,11 @@ def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
     return lambda row: (row.get(name) is None, row.get(name) if row.get(name) is not None else 0)
 
 
-def run(table: SObjectTable, query: Query, include_deleted: bool = False) -> list[dict[str, Any]]:
-    """The matching records, projected to the selected fields in their JSON form."""
+def run(table: SObjectTable, query: Query, include_deleted: bool = False) -> list[tuple[Any, dict[str, Any]]]:
+    """The matching records as (Id, row) pairs, each row projected to the selected fields in their JSON form.
+
+    The Id comes with every row, selected or not: Salesforce gives each query record its ``attributes.url``.
+    """
     selected = [_field(table, f) for f in query.fields]
     tests = [(_field(table, c.field).name, _test(_field(table, c.field), c)) for c in query.where]
     rows: Iterable[dict[str, Any]] = (r for r in table.records.values()
@@ -220,4 +223,4 @@ def run(table: SObjectTable, query: Query, include_deleted: bool = False) -> lis
         found.sort(key=_sort_key(_field(table, name).name), reverse=descending)
     if query.limit is not None:
         found = found[: query.limit]
-    return [{f.name: f.render(r.get(f.name)) for f in selected} for r in found]
+    return [(r.get("Id"), {f.name: f.render(r.get(f.name)) for f in selected}) for r in found]
