@@ -154,7 +154,11 @@ class LoginEndpoints:
             "active": True, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": -28800000})
 
     def soap_login(self, request: Request) -> Response:
-        """SOAP ``login()``: a session for username + password + security token; refused from v65.0."""
+        """SOAP ``login()``: a session for username + password + security token; refused from v65.0.
+
+        The LoginResult carries ``metadataServerUrl``, ``passwordExpired``, ``sandbox``, ``serverUrl``,
+        ``sessionId`` and ``userId`` (SOAP API Developer Guide, "LoginResult").
+        """
         version = request.params.get("version", "")
         try:
             too_new = float(version) > SOAP_LOGIN_LAST_VERSION
@@ -172,9 +176,12 @@ class LoginEndpoints:
                                                 "user locked out.")
         session = self.sessions.issue()
         server_url = f"{self.base_url()}/services/Soap/u/{version}/{self.org_id}"
+        metadata_url = f"{self.base_url()}/services/Soap/m/{version}/{self.org_id}"
         body = (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
                 f'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
-                f"<soapenv:Body><loginResponse><result><serverUrl>{escape(server_url)}</serverUrl>"
+                f"<soapenv:Body><loginResponse><result><metadataServerUrl>{escape(metadata_url)}</metadataServerUrl>"
+                f"<passwordExpired>false</passwordExpired><sandbox>true</sandbox>"
+                f"<serverUrl>{escape(server_url)}</serverUrl>"
                 f"<sessionId>{escape(session)}</sessionId><userId>{self.user_id}</userId></result>"
                 f"</loginResponse></soapenv:Body></soapenv:Envelope>")
         return Response(200, raw=body.encode(), headers={"Content-Type": "text/xml;charset=UTF-8"})

@@ -6,11 +6,14 @@ property table of the documentation page named in its docstring (never against t
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -154,7 +157,9 @@ def test_query_pages(org: Org, endpoint: str) -> None:
 
     Checked against https://developer.salesforce.com/docs/platform/api-rest/guide/dome-query.md (example
     ``"nextRecordsUrl" : "/services/data/v68.0/query/01gD0000002HU6KIAW-2000"``) and
-    https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md
+    https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md; datetimes as in the record of
+    https://developer.salesforce.com/docs/atlas.en-us.218.0.api_rest.meta/api_rest/headers_api_usage.htm
+    (``"SystemModstamp" : "2013-05-20T20:49:32.000+0000"``).
     """
     first = org.query("SELECT Id, Name, SystemModstamp FROM Account", endpoint, batch=200)
     assert isinstance(first["totalSize"], int) and first["totalSize"] == 250
@@ -360,3 +365,63 @@ def test_bulk_ingest_job_info(org: Org) -> None:
     done = org.call("GET", f"{DATA}/jobs/ingest/{job['id']}").json()
     assert done["state"] == "JobComplete"
     assert isinstance(done["numberRecordsProcessed"], int) and isinstance(done["numberRecordsFailed"], int)
+
+
+def test_limit_info_header(org: Org) -> None:
+    """Every REST answer carries ``Sforce-Limit-Info: api-usage=used/limit``.
+
+    Checked against https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+    (example ``Sforce-Limit-Info: api-usage=10018/100000``).
+    """
+    for path in (f"{DATA}/limits", f"{DATA}/sobjects/Account/describe"):
+        header = org.call("GET", path).headers["Sforce-Limit-Info"]
+        used, limit = re.fullmatch(r"api-usage=(\d+)/(\d+)", header).groups()  # type: ignore[union-attr]
+        assert int(used) <= int(limit)
+
+
+def test_soap_login_result(org: Org) -> None:
+    """SOAP ``login()`` answers ``loginResponse/result`` with ``metadataServerUrl``, ``passwordExpired``,
+    ``sandbox``, ``serverUrl`` (``.../services/Soap/u/{version}/{orgId}``), ``sessionId`` and ``userId``.
+
+    Checked against https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_login_loginresult.htm
+    and the LoginResult schema of https://docs.jboss.org/teiid/7.7.0.Final/apidocs/com/sforce/soap/partner/LoginResult.html
+    """
+    creds = org.server.credentials
+    envelope = ('<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"'
+                ' xmlns:urn="urn:partner.soap.sforce.com"><env:Body><urn:login>'
+                f"<urn:username>{creds.username}</urn:username>"
+                f"<urn:password>{creds.password}{creds.security_token}</urn:password>"
+                "</urn:login></env:Body></env:Envelope>")
+    response = requests.post(f"{org.server.url}/services/Soap/u/62.0", data=envelope, verify=str(org.server.ca_path),
+                             headers={"Content-Type": "text/xml", "SOAPAction": "login"}, timeout=10)
+    assert response.status_code == 200
+    result = ElementTree.fromstring(response.content).find(".//{urn:partner.soap.sforce.com}result")
+    assert result is not None
+    values = {child.tag.split("}")[1]: child.text or "" for child in result}
+    assert {"metadataServerUrl", "passwordExpired", "sandbox", "serverUrl", "sessionId", "userId"} <= set(values)
+    assert values["passwordExpired"] in ("true", "false") and values["sandbox"] in ("true", "false")
+    assert re.match(r"^https://.+/services/Soap/u/62\.0/00D[0-9A-Za-z]{15}$", values["serverUrl"])
+    assert re.match(r"^https://.+/services/Soap/m/62\.0/00D[0-9A-Za-z]{15}$", values["metadataServerUrl"])
+    assert values["sessionId"] and SF_ID.match(values["userId"])
+
+
+def test_bulk_result_csvs(org: Org) -> None:
+    """``failedResults`` is CSV with ``sf__Id``, ``sf__Error`` and the uploaded columns; ``successfulResults``
+    with ``sf__Id``, ``sf__Created`` and the uploaded columns.
+
+    Checked against https://developer.salesforce.com/docs/platform/api-asynch/guide/get-job-failed-results.html
+    and the Bulk API 2.0 reference of https://developer.salesforce.com/docs/atlas.en-us.244.0.api_asynch.meta/api_asynch/reference.htm
+    ("Get Job Successful Record Results").
+    """
+    good = _account_ids(org, 1)[0]
+    job = org.call("POST", f"{DATA}/jobs/ingest", json={"object": "Account", "operation": "update"}).json()
+    org.call("PUT", f"{DATA}/jobs/ingest/{job['id']}/batches", headers={"Content-Type": "text/csv"},
+             data=f"Id,NumberOfEmployees\n{good},12\n001000000000000AAA,13\n")
+    org.call("PATCH", f"{DATA}/jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
+    assert org.call("GET", f"{DATA}/jobs/ingest/{job['id']}").json()["state"] == "JobComplete"
+    failed = list(csv.DictReader(io.StringIO(org.call("GET", f"{DATA}/jobs/ingest/{job['id']}/failedResults").text)))
+    ok = list(csv.DictReader(io.StringIO(org.call("GET", f"{DATA}/jobs/ingest/{job['id']}/successfulResults").text)))
+    assert [list(r)[:2] for r in failed] == [["sf__Id", "sf__Error"]] and "NumberOfEmployees" in failed[0]
+    assert failed[0]["sf__Error"] and failed[0]["Id"] == "001000000000000AAA"
+    assert [list(r)[:2] for r in ok] == [["sf__Id", "sf__Created"]] and ok[0]["sf__Id"] == good
+    assert ok[0]["sf__Created"] in ("true", "false")
