@@ -227,6 +227,12 @@ class Connector(ABC):
         """Write owned deal values (deal id → field → value), batched. Connectors without it fail each one."""
         return WriteOutcome((), {i: f"the {self.name} connector cannot write deals" for i in updates})
 
+    def holding(self, updates: Mapping[str, Mapping[str, str | None]]) -> set[str]:
+        """The accounts whose fields in the CRM already hold these values (one read per batch), so that a write
+        the worker may have made without recording it (it was killed after the CRM acted) is not sent again.
+        Connectors that cannot read them back answer none."""
+        return set()
+
     def write_chunk(self, pending: int) -> int:
         """How many records to hand to one :meth:`write_accounts` call when ``pending`` must be written.
 

@@ -167,12 +167,13 @@ class HubSpotClient:
         return self._retrier.run(attempt) if retry else attempt()
 
     def call_json(self, endpoint: str, fn: Callable[..., Any], *args: Any, search: bool = False,
-                  record_id: str | None = None, expect: Check | None = None, **kwargs: Any) -> JsonView:
+                  record_id: str | None = None, expect: Check | None = None, retry: bool = True,
+                  **kwargs: Any) -> JsonView:
         """Like :meth:`call`, but the body is decoded here into a :class:`JsonView`, not into SDK models.
 
         The SDK still builds the request and raises on an error status; a body that is not a JSON
         object (an HTML page, a truncated answer) is a malformed response, retried; so is one that
-        ``expect`` (see :func:`page_check`) finds lacking.
+        ``expect`` (see :func:`page_check`) finds lacking. ``retry=False``: one attempt (see :meth:`call`).
         """
         def attempt() -> JsonView:
             (self._search if search else self._burst).acquire()
@@ -193,6 +194,10 @@ class HubSpotClient:
             if problem is not None:
                 raise classify(malformed(endpoint, problem))
             return decoded
+        return self._retrier.run(attempt) if retry else attempt()
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` (which makes its calls with ``retry=False``) under this client's retry policy."""
         return self._retrier.run(attempt)
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from connectors.base import (
@@ -34,6 +35,7 @@ from connectors.hubspot.client import HubSpotClient, page_check
 from connectors.hubspot.streams import SEARCH_CAP, STREAMS, SearchWindows, list_pages, parse_time
 from connectors.hubspot.tasks import HubSpotTasks
 from connectors.hubspot.vocabulary import field_definitions, portal_details
+from connectors.idempotent import same_value, update_once
 
 BATCH_SIZE = 100
 HISTORY_BATCH = 50
@@ -215,6 +217,18 @@ class HubSpotConnector(Connector):
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def holding(self, updates: Mapping[str, Mapping[str, str | None]]) -> set[str]:
+        """Batch reads of 100 companies (``POST /crm/v3/objects/companies/batch/read``)."""
+        ids, held = list(updates), set()
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start:start + BATCH_SIZE]
+            held |= self.client.retrying(partial(self._holding, chunk, updates, "companies"))
+        return held
+
+    def write_chunk(self, pending: int) -> int:
+        """One batch (100) a call: the worker saves snapshots after each, so a crash sends at most one again."""
+        return BATCH_SIZE
+
     def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
         """Batch-update owned properties, 100 per call; a 207 retries only its failed records, once."""
         return self._write("companies", updates)
@@ -238,10 +252,19 @@ class HubSpotConnector(Connector):
 
     def _update_batch(self, ids: list[str], updates: Mapping[str, Mapping[str, str | None]],
                       hubspot_object: str = "companies") -> dict[str, str]:
+        """One batch update, never applied twice: see :func:`connectors.idempotent.update_once`."""
+        errors, _ = update_once(ids, lambda pending: self._send_batch(pending, updates, hubspot_object),
+                                lambda pending: self._holding(pending, updates, hubspot_object),
+                                self.client.retrying)
+        return errors
+
+    def _send_batch(self, ids: list[str], updates: Mapping[str, Mapping[str, str | None]],
+                    hubspot_object: str) -> dict[str, str]:
         api = self.client.api(f"crm.{hubspot_object}.batch_api")
         body = {"inputs": [{"id": i, "properties": {k: ("" if v is None else v) for k, v in updates[i].items()}}
                            for i in ids]}
-        response = self.client.call_json(f"POST /crm/v3/objects/{hubspot_object}/batch/update", api.update, body)
+        response = self.client.call_json(f"POST /crm/v3/objects/{hubspot_object}/batch/update", api.update, body,
+                                         retry=False)
         errors: dict[str, str] = {}
         for error in getattr(response, "errors", None) or []:
             context = error.context or {}
@@ -251,6 +274,17 @@ class HubSpotConnector(Connector):
         for i in unknown:
             errors.pop(i)
         return errors
+
+    def _holding(self, ids: list[str], updates: Mapping[str, Mapping[str, str | None]],
+                 hubspot_object: str) -> set[str]:
+        """The records (one batch read, one attempt) whose properties already hold their update."""
+        api = self.client.api(f"crm.{hubspot_object}.batch_api")
+        names = sorted({name for i in ids for name in updates[i]})
+        body = {"inputs": [{"id": i} for i in ids], "properties": names}
+        response = self.client.call_json(f"POST /crm/v3/objects/{hubspot_object}/batch/read", api.read, body,
+                                         retry=False, expect=page_check())
+        shown = {str(r.id): dict(r.properties or {}) for r in response.results}
+        return {i for i in ids if i in shown and all(same_value(v, shown[i].get(k)) for k, v in updates[i].items())}
 
     # -- tasks and reads -------------------------------------------------------------------------
 

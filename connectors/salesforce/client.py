@@ -123,6 +123,10 @@ class SalesforceClient:
                 relogged = True
                 self._sf = None
 
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` (which makes its calls with ``retry=False``) under this client's retry policy."""
+        return self._retrier.run(attempt)
+
     def _expired_message(self, relogged: bool) -> str:
         if relogged:
             return ("Salesforce rejected a fresh session (HTTP 401 INVALID_SESSION_ID right after logging in again): "

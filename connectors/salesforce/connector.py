@@ -46,7 +46,7 @@ from connectors.salesforce.streams import (
 )
 from connectors.salesforce.tasks import SalesforceTasks
 from connectors.salesforce.vocabulary import field_definitions, portal_details
-from connectors.salesforce.writes import AccountWriter
+from connectors.salesforce.writes import COLLECTION_SIZE, AccountWriter
 
 __all__ = ["SalesforceConnector"]
 
@@ -165,9 +165,14 @@ class SalesforceConnector(Connector):
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def holding(self, updates: Mapping[str, Mapping[str, str | None]]) -> set[str]:
+        """A query of 200 Accounts at a time (``SELECT Id, <fields> FROM Account WHERE Id IN (...)``)."""
+        return self._writer.holding(updates)
+
     def write_chunk(self, pending: int) -> int:
-        """Everything in one Bulk API 2.0 job at or above the bulk threshold, else 1,000 a call."""
-        return pending if pending >= self.settings.bulk_threshold else 1_000
+        """Everything in one Bulk API 2.0 job at or above the bulk threshold, else one collection (200) a call:
+        the worker saves snapshots after each call, so a crash sends at most one collection again."""
+        return pending if pending >= self.settings.bulk_threshold else COLLECTION_SIZE
 
     def write_accounts(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
         """Typed values through sObject Collections, or one Bulk API 2.0 job above the threshold."""

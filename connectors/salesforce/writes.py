@@ -2,8 +2,10 @@
 
 Collections: ``PATCH composite/sobjects`` with 200 records a call and ``allOrNone: false``; the
 answer lists each record's outcome in request order, and the records that failed for a reason
-that may pass are sent once more, on their own. Bulk: one update job; its failed records are
-fetched (``failedResults``) and reported with Salesforce's reason.
+that may pass are sent once more, on their own. A call that fails after Salesforce may have acted
+(a 5xx, a timeout) is retried only for the records a query shows do not hold their values yet.
+Bulk: one update job; its failed records are fetched (``failedResults``) and reported with
+Salesforce's reason.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, cast
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler
 from simple_salesforce.exceptions import SalesforceOperationError
+from simple_salesforce.format import format_soql
 
 from connectors.base import WriteOutcome
+from connectors.idempotent import same_value, update_once
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.streams import check_query_page
 
 __all__ = ["AccountWriter", "COLLECTION_SIZE", "PERMANENT_CODES"]
 
@@ -64,11 +70,43 @@ class AccountWriter:
         return WriteOutcome(tuple(succeeded), failed)
 
     def _collection(self, ids: list[str], updates: Updates, sobject: str = "Account") -> dict[str, tuple[str, str]]:
-        """One collection call; id → (error code, reason) for the records that failed."""
+        """One collection, never applied twice (see :func:`connectors.idempotent.update_once`); id → (error
+        code, reason) for the records that failed."""
+        codes: dict[str, tuple[str, str]] = {}
+
+        def send(pending: list[str]) -> dict[str, str]:
+            errors = self._send(pending, updates, sobject)
+            codes.update(errors)
+            return {i: reason for i, (_, reason) in errors.items()}
+
+        failed, _ = update_once(ids, send, lambda pending: self._holding(pending, updates, sobject),
+                                self.client.retrying)
+        return {i: codes[i] for i in failed}
+
+    def holding(self, updates: Updates, sobject: str = "Account") -> set[str]:
+        """The records whose fields already hold their update: a query per collection, retried."""
+        ids, held = list(updates), set()
+        for start in range(0, len(ids), COLLECTION_SIZE):
+            chunk = ids[start:start + COLLECTION_SIZE]
+            held |= self.client.retrying(partial(self._holding, chunk, updates, sobject))
+        return held
+
+    def _holding(self, ids: list[str], updates: Updates, sobject: str) -> set[str]:
+        """The records (one query, one attempt) whose fields already hold their update."""
+        names = sorted({name for i in ids for name in updates[i]})
+        soql = format_soql(f"SELECT Id, {', '.join(names)} FROM {sobject} WHERE Id IN {{ids}}", ids=ids)
+        result = self.client.call("GET query", lambda sf: sf.query(soql), retry=False,
+                                  expect=lambda page: check_query_page(page, "Id"))
+        shown = {str(r["Id"]): r for r in result["records"]}
+        return {i for i in ids if i in shown and all(same_value(v, _field(shown[i], k)) for k, v in updates[i].items())}
+
+    def _send(self, ids: list[str], updates: Updates, sobject: str) -> dict[str, tuple[str, str]]:
+        """One collection call, one attempt; id → (error code, reason) for the records that failed."""
         body = {"allOrNone": False,
                 "records": [{"attributes": {"type": sobject}, "id": i, **updates[i]} for i in ids]}
         results = self.client.call("PATCH composite/sobjects",
-                                   lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body)) or []
+                                   lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
+                                   retry=False) or []
         errors: dict[str, tuple[str, str]] = {}
         for record_id, result in zip(ids, results, strict=False):
             if not result.get("success"):
@@ -98,6 +136,13 @@ class AccountWriter:
         if self._on_bulk is not None:
             self._on_bulk(",".join(str(j["job_id"]) for j in jobs), len(updates), len(failed))
         return WriteOutcome(tuple(i for i in updates if i not in failed), failed)
+
+
+def _field(record: Mapping[str, Any], name: str) -> Any:
+    """A field of a queried record, whatever the case of its name (Salesforce names are case-insensitive)."""
+    if name in record:
+        return record[name]
+    return next((v for k, v in record.items() if k.lower() == name.lower()), None)
 
 
 def _bulk2(sf: Salesforce) -> SFBulk2Handler:

@@ -75,5 +75,18 @@ def test_salesforce_writes_are_read_whatever_the_case_of_id() -> None:
         {"attributes": {"type": "Account"}, "id": "001A", "ICP_Fit_Score__c": "60"},
         {"attributes": {"type": "Account"}, "Id": "001B", "ICP_Fit_Score__c": "10"},
         {"attributes": {"type": "Opportunity"}, "Id": "006C", "ICP_Fit_Score__c": "10"}]}
+    answer = [{"id": "001A", "success": True}, {"id": "001B", "success": True}, {"id": "006C", "success": True}]
     crm = SalesforceCrm.__new__(SalesforceCrm)
-    assert crm.written(body) == [("001A", {"ICP_Fit_Score__c": "60"}), ("001B", {"ICP_Fit_Score__c": "10"})]
+    assert crm.written(body, answer) == [("001A", {"ICP_Fit_Score__c": "60"}), ("001B", {"ICP_Fit_Score__c": "10"})]
+
+
+def test_records_refused_in_a_partial_success_are_not_counted_as_written() -> None:
+    """A record the CRM refused was not written: sending it again is no duplicate."""
+    body = {"allOrNone": False, "records": [{"attributes": {"type": "Account"}, "id": "001A", "Score__c": 60},
+                                            {"attributes": {"type": "Account"}, "id": "001B", "Score__c": 10}]}
+    answer = [{"id": "001A", "success": True}, {"success": False, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW"}]}]
+    assert SalesforceCrm.__new__(SalesforceCrm).written(body, answer) == [("001A", {"Score__c": 60})]
+    inputs = {"inputs": [{"id": "1", "properties": {"score": "60"}}, {"id": "2", "properties": {"score": "10"}}]}
+    multi = {"status": "COMPLETE", "results": [{"id": "1", "properties": {"score": "60"}}],
+             "errors": [{"category": "OBJECT_NOT_FOUND", "context": {"ids": ["2"]}}]}
+    assert HubSpotCrm.__new__(HubSpotCrm).written(inputs, multi) == [("1", {"score": "60"})]

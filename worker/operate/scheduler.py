@@ -110,6 +110,15 @@ class StoppableConnector(Connector):
         self._check()
         return self.inner.write_accounts(updates)
 
+    def holding(self, updates: Mapping[str, Mapping[str, str | None]]) -> set[str]:
+        """See :meth:`Connector.holding`."""
+        self._check()
+        return self.inner.holding(updates)
+
+    def write_chunk(self, pending: int) -> int:
+        """The wrapped connector's chunk (see :meth:`Connector.write_chunk`)."""
+        return self.inner.write_chunk(pending)
+
     def find_task(self, key: str) -> str | None:
         """See :meth:`Connector.find_task`."""
         self._check()

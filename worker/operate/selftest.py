@@ -35,6 +35,7 @@ from worker.operate.scheduler import refine_if_due, run_locked_cycle
 from worker.operate.selftest_checks import (
     Recomputed,
     duplicate_tasks,
+    leadership_tasks,
     lost_tasks,
     recompute,
     records_lost,
@@ -42,6 +43,7 @@ from worker.operate.selftest_checks import (
 )
 from worker.operate.selftest_crm import SandboxCrm, start_crm
 from worker.score.scorecard import Scorecard, load_scorecard
+from worker.score.versions import DRAFT
 from worker.settings import DEFAULT_CONFIG, STARTER_SCORECARDS, load_settings
 from worker.store.scratch import scratch_schema
 
@@ -53,7 +55,8 @@ ROWS = ("trials", "recovered", "records lost", "duplicate writes", "duplicate ta
 TRIGGERS: dict[str, tuple[str, dict[str, str], float]] = {
     "pull": ("sync.start", {"object": "accounts"}, 0.05), "store": ("sync.start", {"object": "deals"}, 0.05),
     "score": ("sync.done", {"object": "notes"}, 0.08), "tasks": ("score.done", {}, 0.02),
-    "write-back": ("writeback.progress", {}, 0.0), "refinement": ("refine.start", {}, 0.3)}
+    "refinement": ("refine.start", {}, 0.3)}
+"""Write-back's kill comes from the CRM, as it carries out a write (see ``_crash``); approval's after a delay."""
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,11 @@ def plan(crashes: int, faults: bool, crms: list[str], stores: list[str], seed: i
     combos = [(crm, store) for crm in crms for store in stores]
     trials = []
     for i in range(crashes):
-        crm, store = combos[i % len(combos)]
-        names = kinds(crm)
-        trials.append(Trial(i + 1, crm, store, PHASES[i % len(PHASES)], names[i % len(names)] if faults else None,
-                            seed + i))
+        combo, turn = i % len(combos), i // len(combos)
+        crm, store = combos[combo]
+        names = kinds(crm)  # each CRM and store goes through every kind in turn
+        trials.append(Trial(i + 1, crm, store, PHASES[i % len(PHASES)],
+                            names[(turn + combo) % len(names)] if faults else None, seed + i))
     return trials
 
 
@@ -171,19 +175,20 @@ def _scenario(trial: Trial, crm: SandboxCrm, config: Path, rng: random.Random) -
         _approve(ctx, starter, "starter")
         run_locked_cycle(ctx, connector)
         before = recompute(connector, ctx.mapping, starter)
-        poor = sorted(a for a, tier in before.tiers.items() if tier == starter.tiers[0] and before.owners.get(a))
-        crm.change_accounts(poor[:8])
         card, command = starter, ["run", "--json"]
-        if trial.phase == "approval":
+        if trial.phase == "approval":  # a proposal, whose leadership tasks a cycle sends before it is approved
             card = _variant(starter)
             proposed = ctx.versions.create(card, by="selftest", now=utcnow())
+            run_locked_cycle(ctx, connector)
             command = ["approve", str(proposed.version), "--by", APPROVER, "--accept-risks", "--note", "selftest"]
+        poor = sorted(a for a, tier in before.tiers.items() if tier == starter.tiers[0] and before.owners.get(a))
+        crm.change_accounts(poor[:8])
         if trial.fault is not None:
             spec = next(s for s in crm.faults() if s.kind == trial.fault)
             crm.inject(spec, skip=rng.randint(0, 1))
-        result.killed = _crash(config, command, trial.phase, rng, result.notes)
+        result.killed = _crash(config, command, trial.phase, rng, result.notes, crm)
+        _recover(ctx, connector, trial, card, result)  # a fault the killed run did not meet meets the recovery
         crm.clear()
-        _recover(ctx, connector, trial, card, result)
         _check(ctx, connector, crm, card, before, trial.phase == "approval", result)
     finally:
         connector.close()
@@ -234,18 +239,30 @@ def _check(ctx: Context, connector: Any, crm: SandboxCrm, card: Scorecard, befor
     result.records_lost = records_lost(ctx.engine, ctx.name, set(final.shown))
     result.wrong_final_values = wrong_values(final, card, label)
     result.duplicate_writes = crm.log.duplicates((owned.score, owned.tier, owned.version, owned.reasons))
-    result.duplicate_tasks = duplicate_tasks(tasks)
-    result.lost_tasks = lost_tasks(before, final, list(card.tiers), ctx.config.review.tier_change, new_version, tasks)
+    proposed = [v.version for v in ctx.versions.list()[1:] if v.status != DRAFT]  # the starter: approved at once
+    roles: list[str | None] = list(ctx.config.review.required_roles) or [None]
+    lost_reviews, extra_reviews = leadership_tasks(proposed, roles, tasks)
+    result.duplicate_tasks = duplicate_tasks(tasks) + extra_reviews
+    result.lost_tasks = lost_reviews + lost_tasks(before, final, list(card.tiers), ctx.config.review.tier_change,
+                                                  new_version, tasks)
 
 
-def _crash(config: Path, command: list[str], phase: str, rng: random.Random, notes: list[str]) -> bool:
-    """Run ``icp`` in its own process and SIGKILL it at the phase's point; True when it was killed."""
+def _crash(config: Path, command: list[str], phase: str, rng: random.Random, notes: list[str],
+           crm: SandboxCrm) -> bool:
+    """Run ``icp`` in its own process and SIGKILL it at the phase's point; True when it was killed.
+
+    In write-back the kill comes from the CRM itself, the moment it has carried out an update of owned
+    values and before its answer leaves: the worker dies between the CRM's act and its own record of it.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("ICP_DATABASE_URL", "ICP_CONFIG")}
     env |= {"ICP_LOG_FORMAT": "json"}
     child = subprocess.Popen([sys.executable, "-m", "worker.cli", "--config", str(config), *command], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     killed = threading.Event()
-    if phase == "approval":
+    if phase == "write-back":
+        crm.on_write(lambda: _kill(child, killed))
+        timer = None
+    elif phase == "approval":
         timer = threading.Timer(rng.uniform(0.8, 2.5), _kill, (child, killed))
         timer.start()
     else:
@@ -260,6 +277,7 @@ def _crash(config: Path, command: list[str], phase: str, rng: random.Random, not
     if child.stderr is not None:
         child.stderr.read()
     child.wait(timeout=600)
+    crm.on_write(None)
     if timer is not None:
         timer.cancel()
     if not killed.is_set():
@@ -283,9 +301,15 @@ def _kill(child: subprocess.Popen[str], killed: threading.Event) -> None:
 
 
 def _config(folder: Path, url: str, crm: SandboxCrm) -> Path:
+    """The worker's config: the sandbox, and two required sign-off roles whose reviewers are CRM users (so
+    every proposal opens two leadership tasks); the approver holds both roles."""
+    first, second = crm.reviewers()
+    review = ('[connections.main.review]\nrequired_roles = ["revops", "finance"]\n'
+              f'leadership_owner = "{first}"\n[connections.main.review.roles]\n'
+              f'revops = ["{first}", "{APPROVER}"]\nfinance = ["{second}", "{APPROVER}"]\n')
     path = folder / "icp.toml"
     path.write_text(f'database_url = "{url}"\nlog_format = "json"\n[connections.main]\ncrm = "{crm.crm}"\n'
-                    f'approvers = ["{APPROVER}"]\n{crm.config()}', encoding="utf-8")
+                    f'approvers = ["{APPROVER}"]\n{crm.config()}{review}', encoding="utf-8")
     return path
 
 

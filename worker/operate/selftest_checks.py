@@ -8,7 +8,8 @@ store), scores it with the approved scorecard's own YAML through the pure scorer
 - duplicate writes: writes that sent a record the very owned values it had just been sent;
 - duplicate tasks: tasks in the CRM sharing one review key, beyond the first;
 - lost tasks: accounts whose recomputed tier change deserves an owner task (the configured rule) but that
-  have no task in the CRM.
+  have no task in the CRM, and proposed versions without a leadership task for one of the roles whose
+  sign-off they need (a second such task under another key is a duplicate task).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from connectors.base import Connector, PullRequest
 from worker.govern.tasks import is_significant
 from worker.ingest.mapping import FieldMapping, Normaliser
 from worker.ingest.records import AccountRecord
+from worker.operate.selftest_crm import CrmTask
 from worker.score.scorecard import Scorecard, Scorer
 from worker.score.scoring import TierChange
 from worker.settings import TierChangeRule
@@ -97,18 +99,40 @@ def _number(value: Any) -> int | None:
         return None
 
 
-def duplicate_tasks(tasks: list[tuple[str | None, list[str]]]) -> int:
+def duplicate_tasks(tasks: list[CrmTask]) -> int:
     """Tasks beyond the first with one review key."""
-    keys = Counter(key for key, _ in tasks if key)
+    keys = Counter(task.key for task in tasks if task.key)
     return sum(n - 1 for n in keys.values() if n > 1)
 
 
+def leadership_subject(version: int, role: str | None) -> str:
+    """The subject a leadership review task of ``version`` for ``role`` carries in the CRM."""
+    return (f"ICP review ({role}): approve or reject scorecard v{version}" if role
+            else f"ICP review: approve or reject scorecard v{version}")
+
+
+def leadership_tasks(proposed: list[int], roles: list[str | None], tasks: list[CrmTask]) -> tuple[int, int]:
+    """(lost, extra): every proposed version needs exactly one leadership task per role in the CRM; lost are
+    the (version, role) pairs with none, extra the tasks beyond one (under another review key; tasks that
+    share a key are :func:`duplicate_tasks`)."""
+    keys: dict[str, set[str | None]] = {}
+    for task in tasks:
+        keys.setdefault(task.subject, set()).add(task.key)
+    lost = extra = 0
+    for version in proposed:
+        for role in roles:
+            found = len(keys.get(leadership_subject(version, role), set()))
+            lost += found == 0
+            extra += max(found - 1, 0)
+    return lost, extra
+
+
 def lost_tasks(before: Recomputed, after: Recomputed, tiers: list[str], rule: TierChangeRule, new_version: bool,
-               tasks: list[tuple[str | None, list[str]]]) -> int:
+               tasks: list[CrmTask]) -> int:
     """Accounts whose tier change deserves an owner task (the configured rule) that have none in the CRM."""
     drop = max(rule.drop_tiers, 2) if new_version else rule.drop_tiers
     leaving_top = rule.leaving_top_tier and not new_version
-    with_task = {account for _, accounts in tasks for account in accounts}
+    with_task = {account for task in tasks for account in task.accounts}
     lost = 0
     for account, new_tier in after.tiers.items():
         old_tier = before.tiers.get(account)

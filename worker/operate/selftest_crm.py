@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,15 @@ class WriteLog:
 
 
 @dataclass(frozen=True)
+class CrmTask:
+    """A task as the CRM holds it: its review key, the accounts it is about, its subject."""
+
+    key: str | None
+    accounts: list[str]
+    subject: str = ""
+
+
+@dataclass(frozen=True)
 class FaultSpec:
     """One fault kind on one route: ``add`` keyword arguments for :meth:`sandbox.faults.FaultInjector.add`."""
 
@@ -65,6 +75,7 @@ class SandboxCrm:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.log = WriteLog()
+        self._on_write: Callable[[], None] | None = None
         server.observers.append(self._observe)  # the CRM's clock runs in real time, as the worker's does
 
     def config(self) -> str:
@@ -75,17 +86,33 @@ class SandboxCrm:
         """Change the scoring attributes of ``ids`` in the CRM, as a person editing records would."""
         raise NotImplementedError
 
+    def reviewers(self) -> tuple[str, str]:
+        """The emails of two CRM users, to review proposals."""
+        owners = self.server.world.owners
+        return owners[0].email, owners[1].email
+
     def stop(self) -> None:
         """Stop serving."""
         self.server.stop()
 
+    def on_write(self, act: Callable[[], None] | None) -> None:
+        """Call ``act`` as the CRM carries out the next update of owned values (before it answers); None: never."""
+        self._on_write = act
+
     def _observe(self, request: Request, response: Response) -> None:
         if request.route == self.write_route and response.status < 300:
-            for record_id, values in self.written(request.body):
+            written = self.written(request.body, response.body)
+            for record_id, values in written:
                 self.log.writes[record_id].append(values)
+            act, self._on_write = self._on_write, None
+            if act is not None and written:
+                act()
+            elif act is not None:
+                self._on_write = act
 
-    def written(self, body: Any) -> list[tuple[str, dict[str, Any]]]:
-        """(record id, values) of each record in a write call's body."""
+    def written(self, body: Any, answer: Any) -> list[tuple[str, dict[str, Any]]]:
+        """(record id, values) of each record a write call's body sent and its answer says was applied (a
+        record refused in a partial success was not written)."""
         raise NotImplementedError
 
     def faults(self) -> list[FaultSpec]:
@@ -123,8 +150,8 @@ class SandboxCrm:
         """Disarm every fault."""
         self.server.faults.clear()
 
-    def tasks(self) -> list[tuple[str | None, list[str]]]:
-        """Each task in the CRM: its review key and the accounts it is about."""
+    def tasks(self) -> list[CrmTask]:
+        """Each task in the CRM: its review key, the accounts it is about and its subject."""
         raise NotImplementedError
 
 
@@ -147,8 +174,10 @@ class HubSpotCrm(SandboxCrm):
         """The credentials' environment."""
         return {"ICP_SELFTEST_TOKEN": TOKEN}
 
-    def written(self, body: Any) -> list[tuple[str, dict[str, Any]]]:
-        return [(str(i.get("id")), dict(i.get("properties") or {})) for i in (body or {}).get("inputs", [])]
+    def written(self, body: Any, answer: Any) -> list[tuple[str, dict[str, Any]]]:
+        applied = {str(r.get("id")) for r in (answer or {}).get("results", []) if isinstance(r, dict)}
+        return [(str(i.get("id")), dict(i.get("properties") or {})) for i in (body or {}).get("inputs", [])
+                if str(i.get("id")) in applied]
 
     def own_faults(self) -> list[FaultSpec]:
         daily = {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
@@ -168,11 +197,13 @@ class HubSpotCrm(SandboxCrm):
             self.server.update_company(account, {"industry": "RETAIL", "numberofemployees": "12",
                                                   "uses_data_warehouse": "false"})
 
-    def tasks(self) -> list[tuple[str | None, list[str]]]:
+    def tasks(self) -> list[CrmTask]:
         found = []
         for task in self.server.tasks.ids():
             match = _HUBSPOT_KEY.search(self.server.tasks.value(task, "hs_task_body") or "")
-            found.append((match.group(1) if match else None, self.server.associated_ids("tasks", task, "companies")))
+            found.append(CrmTask(match.group(1) if match else None,
+                                 self.server.associated_ids("tasks", task, "companies"),
+                                 self.server.tasks.value(task, "hs_task_subject") or ""))
         return found
 
 
@@ -199,13 +230,16 @@ class SalesforceCrm(SandboxCrm):
         return {"SALESFORCE_CLIENT_ID": self.server.credentials.client_id,
                 "SALESFORCE_CLIENT_SECRET": self.server.credentials.client_secret}
 
-    def written(self, body: Any) -> list[tuple[str, dict[str, Any]]]:
+    def written(self, body: Any, answer: Any) -> list[tuple[str, dict[str, Any]]]:
         rows = [r for r in (body or {}).get("records", []) if isinstance(r, dict)]
+        results = answer if isinstance(answer, list) else []
         found = []
-        for row in rows:
+        for index, row in enumerate(rows):
             fields = {k.lower(): k for k in row}  # Salesforce field names are case-insensitive
             if (row.get("attributes") or {}).get("type") != "Account" or "id" not in fields:
                 continue
+            if index >= len(results) or not (isinstance(results[index], dict) and results[index].get("success")):
+                continue  # refused (allOrNone false answers each record in request order)
             values = {k: v for k, v in row.items() if k.lower() not in ("id", "attributes")}
             found.append((str(row[fields["id"]]), values))
         return found
@@ -231,11 +265,13 @@ class SalesforceCrm(SandboxCrm):
             self.server.update_record("Account", account, {"Industry": "Retail", "NumberOfEmployees": 12,
                                                            "Uses_Data_Warehouse__c": False})
 
-    def tasks(self) -> list[tuple[str | None, list[str]]]:
+    def tasks(self) -> list[CrmTask]:
         found = []
         for task in self.server.ids("Task"):
             values = self.server.values("Task", task)
-            found.append((values.get("ICP_Review_Key__c"), [str(values["WhatId"])] if values.get("WhatId") else []))
+            found.append(CrmTask(values.get("ICP_Review_Key__c"),
+                                 [str(values["WhatId"])] if values.get("WhatId") else [],
+                                 str(values.get("Subject") or "")))
         return found
 
 

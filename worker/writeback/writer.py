@@ -4,7 +4,11 @@ The desired values of an account come from its latest score, or from a person's
 manual override, which always wins and is never overwritten. They are compared
 with the last-written snapshot (and with what the CRM currently shows, so a value
 someone edited by hand is restored); only differences are sent, in batches. The
-snapshot of each record is saved as soon as its write succeeds.
+snapshot of each record is saved as soon as its batch succeeds. A record the CRM
+already shows as desired (a write that succeeded but was never recorded: the
+worker was killed after the CRM acted) is not sent again; its snapshot is saved.
+The store may not have seen such a write yet (the next pull may not reach it), so
+after a cycle that did not finish each batch is read back from the CRM first.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from connectors.base import Connector
+from connectors.base import Connector, WriteOutcome
 from connectors.errors import SkippableError
+from connectors.idempotent import same_value
 from worker.ingest.mapping import NativeTier, OwnedFields
 from worker.logs import get_logger
 from worker.score.scorecard import Scorecard
-from worker.store import Account, AccountScore, QuarantineRow, WrittenSnapshot, session_scope, upsert
+from worker.store import Account, AccountScore, QuarantineRow, Run, WrittenSnapshot, session_scope, upsert
 from worker.writeback.overrides import override_decision, record_override_task
 
 COMPARED = ("score", "tier", "reasons", "version", "status")
@@ -96,6 +101,27 @@ def changed_fields(desired: Mapping[str, str], snapshot: Mapping[str, Any] | Non
     return {k: desired[k] for k in (*compared, "scored_at") if k in stale or k == "scored_at"}
 
 
+def crm_holds(desired: Mapping[str, str], snapshot: Mapping[str, Any] | None, in_crm: Mapping[str, Any]) -> bool:
+    """Whether the CRM already shows every owned value ``desired`` asks for (``in_crm``: what the last pull
+    read, or what the last recorded write sent, whichever came later).
+
+    Then nothing is sent: the values got there by a write whose success was never recorded (the worker
+    was killed after the CRM acted) or by a person typing the same. The status field is not read back,
+    so it must equal the last write's.
+    """
+    for key in COMPARED:
+        if key not in desired:
+            continue
+        if key == "status":
+            if str((snapshot or {}).get("status") or "") != desired["status"]:
+                return False
+            continue
+        shown = in_crm.get(key)
+        if key not in in_crm or not same_value(desired[key], "" if shown is None else str(shown).strip()):
+            return False
+    return True
+
+
 def mirror_native_tier(native: NativeTier, desired: dict[str, str], send: dict[str, str],
                        snapshot: Mapping[str, Any] | None, in_crm: Mapping[str, Any]) -> bool:
     """Add the native tier to ``send`` when it must change; False when a person's value is kept instead.
@@ -138,6 +164,10 @@ class WriteBack:
         self.owners: dict[str, str | None] = {}
         self.report: WriteReport | None = None
         self._shown: dict[str, dict[str, Any]] = {}
+        self.held: dict[str, dict[str, str]] = {}
+        """Accounts whose CRM values already are the desired ones although no write of them was recorded."""
+        self.verify = False
+        """Read each batch back before sending it: the last cycle did not finish, and may have written some."""
 
     def crm_field(self, key: str) -> str:
         """The CRM field name of an owned value."""
@@ -216,10 +246,14 @@ class WriteBack:
             in_crm = account.owned_values or {}
             fresh = bool(written_at and account.synced_at and account.synced_at > written_at)
             send = changed_fields(desired, snapshot, in_crm, fresh)
+            if send and crm_holds(desired, snapshot, in_crm):
+                send = {}
+                self.held[score.account_id] = desired
             if self.native_tier is not None and not mirror_native_tier(self.native_tier, desired, send,
                                                                        snapshot, in_crm):
                 report.native_tier_kept += 1
             if send:
+                self.held.pop(score.account_id, None)
                 changes[score.account_id] = (desired, send)
                 self._shown[score.account_id] = dict(in_crm)
                 self.owners[score.account_id] = account.owner_id
@@ -264,6 +298,9 @@ class WriteBack:
         account id order) the rest are counted as capped and left for the next run."""
         report = WriteReport()
         self.report = report
+        self.verify = self._after_interruption()
+        if self.verify:
+            log.info("writeback.verifying", reason="the last cycle did not finish: each batch is read back first")
         held: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         wanted = 0
         for changes in self._compared(card, label, since, report):
@@ -281,7 +318,8 @@ class WriteBack:
 
     def _send_all(self, changes: dict[str, tuple[dict[str, str], dict[str, str]]], report: WriteReport,
                   now: datetime) -> None:
-        """Send held changes in the connector's chunks, by account id."""
+        """Record what the CRM already holds; send held changes in the connector's chunks, by account id."""
+        self._record_held(now)
         ids = sorted(changes)
         size = max(1, self.connector.write_chunk(len(ids)))
         for start in range(0, len(ids), size):
@@ -290,6 +328,27 @@ class WriteBack:
             log.info("writeback.progress", written=report.written, failed=len(report.failed))
         self._shown.clear()
         self.owners.clear()
+
+    def _after_interruption(self) -> bool:
+        """Whether the connection's last cycle before this one ended ``failed`` or ``stopped``, or never ended
+        (killed; closed as failed once the lock is taken over): it may have had a batch in flight that the CRM
+        carried out but it never recorded."""
+        with Session(self.engine) as session:
+            status = session.execute(select(col(Run.status)).where(
+                col(Run.connection) == self.connection, col(Run.kind) == "cycle", col(Run.id) != self.run_id)
+                .order_by(col(Run.started_at).desc()).limit(1)).scalar()
+        return status in ("failed", "stopped", "running")
+
+    def _record_held(self, now: datetime) -> None:
+        """Save the snapshot of accounts the CRM already shows as desired: they are written, without a call."""
+        if not self.held:
+            return
+        with session_scope(self.engine) as session:
+            upsert(session, WrittenSnapshot, [{"connection": self.connection, "account_id": i, "values": values,
+                                               "written_at": now, "run_id": self.run_id}
+                                              for i, values in self.held.items()])
+        log.info("writeback.already_held", accounts=len(self.held))
+        self.held.clear()
 
     def _record_shown(self, session: Session, sent: Mapping[str, Mapping[str, str]]) -> None:
         """Keep the store's copy of the owned values the CRM shows in step with what was just written.
@@ -310,13 +369,16 @@ class WriteBack:
     def _send(self, chunk: dict[str, tuple[dict[str, str], dict[str, str]]], report: WriteReport,
               now: datetime) -> None:
         payload = {i: {self.crm_field(k): v for k, v in send.items()} for i, (_, send) in chunk.items()}
+        held = self.connector.holding(payload) if self.verify else set()
+        payload = {i: values for i, values in payload.items() if i not in held}
         try:
-            outcome = self.connector.write_accounts(payload)
+            outcome = self.connector.write_accounts(payload) if payload else WriteOutcome((), {})
         except SkippableError as exc:
             outcome_failed = {exc.record_id: str(exc)}
-            succeeded: tuple[str, ...] = tuple(i for i in chunk if i != exc.record_id)
+            succeeded: tuple[str, ...] = tuple(i for i in payload if i != exc.record_id)
         else:
             outcome_failed, succeeded = dict(outcome.failed), outcome.succeeded
+        succeeded = (*sorted(held), *succeeded)
         with session_scope(self.engine) as session:
             upsert(session, WrittenSnapshot, [{"connection": self.connection, "account_id": i, "values": chunk[i][0],
                                                "written_at": now, "run_id": self.run_id} for i in succeeded])
