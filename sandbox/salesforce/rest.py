@@ -64,16 +64,20 @@ class Cursors:
         self._open: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._numbers = itertools.count(1)
 
-    def page(self, version: str, endpoint: str, rows: list[dict[str, Any]], batch: int,
+    def page(self, version: str, rows: list[dict[str, Any]], batch: int,
              locator: str | None = None, offset: int = 0) -> dict[str, Any]:
-        """One page of a result set, with ``nextRecordsUrl`` while rows remain."""
+        """One page of a result set, with ``nextRecordsUrl`` while rows remain.
+
+        ``nextRecordsUrl`` names ``query`` for QueryAll cursors too, and reading it goes on with the QueryAll
+        results, deleted rows included (REST API Developer Guide, "QueryAll More Results").
+        """
         if locator is None:
             locator = f"01gSb{next(self._numbers):010d}AAA"
             self._open[locator] = (rows, batch)
         end = offset + batch
         body: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": rows[offset:end]}
         if end < len(rows):
-            body["nextRecordsUrl"] = f"/services/data/v{version}/{endpoint}/{locator}-{end}"
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         else:
             self._open.pop(locator, None)
         return body
@@ -124,7 +128,6 @@ class RestEndpoints:
 
     def query(self, include_deleted: bool) -> Callable[[Request], Response]:
         """``GET query/?q=`` (or ``queryAll/``)."""
-        endpoint = "queryAll" if include_deleted else "query"
 
         def handle(request: Request) -> Response:
             try:
@@ -143,12 +146,12 @@ class RestEndpoints:
                         for record_id, row in run(table, parsed, include_deleted)]
             except SoqlError as exc:
                 return sf_error(400, exc.code, exc.message)
-            return Response(200, self.cursors.page(version, endpoint, rows, _batch_size(request)))
+            return Response(200, self.cursors.page(version, rows, _batch_size(request)))
         return handle
 
     def query_more(self, include_deleted: bool) -> Callable[[Request], Response]:
-        """``GET query/{locator}-{offset}``: the next page of an open cursor."""
-        endpoint = "queryAll" if include_deleted else "query"
+        """``GET query/{locator}-{offset}`` (or ``queryAll/``): the next page of an open cursor, either resource
+        reading any cursor (``include_deleted`` was fixed when the cursor opened)."""
 
         def handle(request: Request) -> Response:
             locator, _, offset = request.params["locator"].rpartition("-")
@@ -156,8 +159,7 @@ class RestEndpoints:
             if cursor is None or not offset.isdigit():
                 return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
             rows, batch = cursor
-            return Response(200, self.cursors.page(request.params["version"], endpoint, rows, batch, locator,
-                                                   int(offset)))
+            return Response(200, self.cursors.page(request.params["version"], rows, batch, locator, int(offset)))
         return handle
 
     def describe(self, request: Request) -> Response:

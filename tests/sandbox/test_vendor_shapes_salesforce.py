@@ -153,24 +153,45 @@ def test_limits(org: Org) -> None:
 @pytest.mark.parametrize("endpoint", ["query", "queryAll"])
 def test_query_pages(org: Org, endpoint: str) -> None:
     """Query / QueryAll: ``totalSize`` (int), ``done`` (bool), ``records``; while rows remain, ``done`` is false
-    and ``nextRecordsUrl`` is ``/services/data/vXX.X/query/{locator}-{offset}``, read with a GET.
+    and ``nextRecordsUrl`` is ``/services/data/vXX.X/query/{locator}-{offset}`` (``query``, not ``queryAll``, for
+    a QueryAll too), read with a GET.
 
     Checked against https://developer.salesforce.com/docs/platform/api-rest/guide/dome-query.md (example
-    ``"nextRecordsUrl" : "/services/data/v68.0/query/01gD0000002HU6KIAW-2000"``) and
+    ``"nextRecordsUrl" : "/services/data/v68.0/query/01gD0000002HU6KIAW-2000"``),
+    https://developer.salesforce.com/docs/platform/api-rest/guide/resources-queryall-more-results.md ("The URI
+    specified in the nextRecordsUrl field of a QueryAll response body contains query instead of queryAll") and
     https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md; datetimes as in the record of
     https://developer.salesforce.com/docs/atlas.en-us.218.0.api_rest.meta/api_rest/headers_api_usage.htm
     (``"SystemModstamp" : "2013-05-20T20:49:32.000+0000"``).
     """
     first = org.query("SELECT Id, Name, SystemModstamp FROM Account", endpoint, batch=200)
-    assert isinstance(first["totalSize"], int) and first["totalSize"] == 250
+    assert isinstance(first["totalSize"], int) and first["totalSize"] >= 250
     assert first["done"] is False and len(first["records"]) == 200
-    assert re.match(rf"^/services/data/v{re.escape(VERSION)}/{endpoint}/[0-9A-Za-z]+-200$", first["nextRecordsUrl"])
+    assert re.match(rf"^/services/data/v{re.escape(VERSION)}/query/[0-9A-Za-z]+-200$", first["nextRecordsUrl"])
     rest = org.call("GET", first["nextRecordsUrl"]).json()
-    assert rest["done"] is True and "nextRecordsUrl" not in rest and rest["totalSize"] == 250
+    assert rest["done"] is True and "nextRecordsUrl" not in rest and rest["totalSize"] == first["totalSize"]
+    assert len(first["records"]) + len(rest["records"]) == first["totalSize"]
     for record in first["records"] + rest["records"]:
         assert record["attributes"] == {"type": "Account", "url": f"{DATA}/sobjects/Account/{record['Id']}"}
         assert SF_ID.match(record["Id"]) and isinstance(record["Name"], str)
         assert SF_DATETIME.match(record["SystemModstamp"])
+
+
+def test_query_all_continuation_keeps_deleted_rows(org: Org) -> None:
+    """Following a QueryAll's ``nextRecordsUrl`` (a ``query/`` address) goes on with the QueryAll results:
+    deleted records that match are included, as the QueryAll More Results resource would answer.
+
+    Checked against https://developer.salesforce.com/docs/platform/api-rest/guide/resources-queryall-more-results.md
+    ("The remaining results include deleted records that match the initial query").
+    """
+    ids = _account_ids(org, 250)
+    org.server.delete("Account", ids[-1])
+    soql = "SELECT Id, IsDeleted FROM Account ORDER BY Id"
+    first = org.query(soql, "queryAll", batch=200)
+    rest = org.call("GET", first["nextRecordsUrl"]).json()
+    rows = first["records"] + rest["records"]
+    assert len(rows) == first["totalSize"] and any(r["Id"] == ids[-1] and r["IsDeleted"] is True for r in rows)
+    assert first["totalSize"] == org.query(soql, "query")["totalSize"] + 1
 
 
 def test_query_records_carry_their_url_without_id(org: Org) -> None:
