@@ -124,8 +124,11 @@ def test_userinfo(org: Org) -> None:
     """UserInfo (OpenID Connect): ``sub`` (the identity URL), ``user_id``, ``organization_id``,
     ``preferred_username``, ``name``, ``email``, ``zoneinfo``, ``active``.
 
-    Checked against https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_using_userinfo_endpoint.htm
-    ("Query for User Information": the endpoint returns basic personal information about the user).
+    Checked against https://help.salesforce.com/apex/HTViewHelpDoc?id=xcloud.remoteaccess_using_userinfo_endpoint.htm
+    ("Query for User Information": the OpenID Connect Basic Client Profile values, Salesforce user ID, org ID) and
+    the sample response of Salesforce's Platform APIs Postman collection as shown at
+    https://tools.chilkat.io/PostmanCollection/nodejs/U2FsZXNmb3JjZSBQbGF0Zm9ybSBBUElzLnBvc3RtYW5fY29sbGVjdGlvbi5qc29u.QXV0aC9Vc2VyIEluZm8
+    (``"sub": "https://login.salesforce.com/id/00D.../005..."``, ``"zoneinfo"``, ``"active"``, ...).
     """
     body = org.call("GET", "/services/oauth2/userinfo").json()
     assert SF_ID.match(body["user_id"]) and body["user_id"].startswith("005")
