@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from worker.cli import app
 from worker.operate.selftest import PHASES, ROWS, SelftestReport, Trial, TrialResult, plan, run_selftest
-from worker.operate.selftest_crm import HubSpotCrm, SalesforceCrm
+from worker.operate.selftest_checks import duplicate_tasks, leadership_subject, leadership_tasks
+from worker.operate.selftest_crm import CrmTask, HubSpotCrm, SalesforceCrm
 
 runner = CliRunner()
 
@@ -21,6 +22,25 @@ def test_the_plan_spreads_trials_over_every_phase_crm_store_and_fault() -> None:
     assert {(t.crm, t.store) for t in trials} == {(c, s) for c in ("hubspot", "salesforce")
                                                   for s in ("sqlite", "postgresql")}
     assert len({t.fault for t in trials}) >= 10
+
+
+def test_each_crm_and_store_meets_every_fault_kind_and_phase() -> None:
+    """64 trials: every (CRM, store) pair goes through all of its CRM's fault kinds and all phases."""
+    trials = plan(64, True, ["hubspot", "salesforce"], ["sqlite", "postgresql"])
+    for crm_class, crm in ((HubSpotCrm, "hubspot"), (SalesforceCrm, "salesforce")):
+        armed = {s.kind for s in crm_class.faults(crm_class.__new__(crm_class))}
+        for store in ("sqlite", "postgresql"):
+            mine = [t for t in trials if (t.crm, t.store) == (crm, store)]
+            assert {t.fault for t in mine} == armed and {t.phase for t in mine} == set(PHASES)
+
+
+def test_leadership_tasks_need_one_per_role_and_version() -> None:
+    """A version without a role's task is a lost task; a second one under another key is a duplicate."""
+    tasks = [CrmTask("k1", [], leadership_subject(2, "revops")), CrmTask("k2", [], leadership_subject(2, "revops")),
+             CrmTask("k3", [], leadership_subject(3, "finance")), CrmTask("k4", ["001"], "ICP review: Acme")]
+    assert leadership_tasks([2, 3], ["revops", "finance"], tasks) == (2, 1)
+    assert leadership_tasks([], ["revops"], tasks) == (0, 0)
+    assert duplicate_tasks([*tasks, CrmTask("k1", [], "again")]) == 1
 
 
 def test_every_fault_kind_is_armed_by_each_crm() -> None:
@@ -39,17 +59,22 @@ def test_a_nonzero_count_is_shown_and_fails() -> None:
     assert set(report.totals()) == set(ROWS)
 
 
-@pytest.mark.parametrize(("crm", "phase", "fault"), [("hubspot", "write-back", "502 after acting"),
-                                                     ("salesforce", "pull", "HTML 200")])
-def test_a_trial_kills_recovers_and_checks_against_the_sandbox(tmp_path: Path, pg_url: str, crm: str, phase: str,
-                                                               fault: str) -> None:
-    """A real trial: the worker is SIGKILLed in its phase under a fault, recovers, and the checks run."""
-    store = "postgresql" if crm == "salesforce" else "sqlite"
-    report = run_selftest([Trial(1, crm, store, phase, fault, 3)], tmp_path, pg_url, accounts=60)
+SMALL = [Trial(1, "hubspot", "sqlite", "write-back", "timeout after acting", 3),
+         Trial(2, "salesforce", "postgresql", "write-back", "502 after acting", 4),
+         Trial(3, "salesforce", "sqlite", "approval", "task timeout after acting", 5),
+         Trial(4, "hubspot", "postgresql", "tasks", "207 partial success", 6)]
+
+
+@pytest.mark.parametrize("trial", SMALL, ids=lambda t: f"{t.crm}-{t.store}-{t.phase}-{t.fault}")
+def test_a_small_real_selftest_finds_nothing_wrong(tmp_path: Path, pg_url: str, trial: Trial) -> None:
+    """Real trials: the worker is SIGKILLed in its phase under a fault (in write-back by the CRM, as it carries
+    out an update), recovers, and the sandbox's final state is checked: every count is zero."""
+    report = run_selftest([trial], tmp_path, pg_url, accounts=60)
     result = report.results[0]
-    assert result.recovered, result.notes
-    assert result.killed, result.notes
-    assert result.records_lost == 0 and result.wrong_final_values == 0
+    assert result.killed and result.recovered, result.notes
+    assert report.passed, report.to_json()
+    assert report.totals() == {"trials": 1, "recovered": 1, "records lost": 0, "duplicate writes": 0,
+                               "duplicate tasks": 0, "lost tasks": 0, "wrong final values": 0}
 
 
 def test_the_command_prints_the_table_as_json(tmp_path: Path) -> None:

@@ -84,6 +84,7 @@ class TrialResult:
     lost_tasks: int = 0
     wrong_final_values: int = 0
     notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -144,10 +145,12 @@ def run_selftest(trials: list[Trial], workdir: Path, pg_url: str | None = None, 
     """Run every trial; a trial that breaks the harness itself is reported as not recovered, with why."""
     results = []
     for trial in trials:
+        started = time.perf_counter()
         try:
             result = _run_trial(trial, workdir / f"trial-{trial.number}", pg_url, accounts)
         except Exception as exc:  # noqa: BLE001 - the report says what broke; the other trials still run
             result = TrialResult(trial, notes=[f"{type(exc).__name__}: {exc}"])
+        result.seconds = round(time.perf_counter() - started, 1)
         progress(result)
         results.append(result)
     return SelftestReport(results)
