@@ -195,6 +195,8 @@ class Sync:
         self.report.seconds["normalise"] += time.perf_counter() - t0
         with session_scope(self.engine) as session:
             model: type[SQLModel] = MODELS[object_type]
+            if object_type in self.unchanged:
+                self.unchanged[object_type].keyed(rows)
             if object_type in self.unchanged and self._compare:
                 rows, same = self.unchanged[object_type].changed(session, rows)
                 self.report.unchanged[object_type] += same

@@ -9,10 +9,18 @@ normalised fields, raw properties (apart from the modification stamps and the ow
 accounts, owned values all equal what the store holds changed only by that write, or not at all, and
 is neither stored nor rescored again. Anything else, a person's edit of an owned account field
 included, is processed as usual.
+
+The normalised fields and raw properties are compared through a fingerprint stored with each record
+(``content_key``, set by :meth:`UnchangedRecords.keyed` whenever the sync stores it), so the check reads
+two short columns per record instead of its raw properties (on PostgreSQL, reading and decoding the JSON
+documents back made the check 10 times slower than with the fingerprint). A record stored without one is
+compared in full.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -62,10 +70,33 @@ class UnchangedRecords:
         self.owned_values = owned_values
 
     def changed(self, session: Session, rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        """The rows that differ from the store (new records included), and how many were dropped."""
+        """The rows that differ from the store (new records included), and how many were dropped.
+
+        Rows carry their fingerprint (:meth:`keyed`); records stored without one are compared in full."""
         stored = self._stored(session, [row["id"] for row in rows])
-        kept = [row for row in rows if row["id"] not in stored or self.differs(row, stored[row["id"]])]
+        unkeyed = [i for i, old in stored.items() if old["content_key"] is None]
+        full = self._stored_in_full(session, unkeyed) if unkeyed else {}
+        kept = [row for row in rows if row["id"] not in stored or self._differs_from(row, stored[row["id"]], full)]
         return kept, len(rows) - len(kept)
+
+    def keyed(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Add each row's fingerprint (``content_key``), stored with it for the next comparison."""
+        for row in rows:
+            row["content_key"] = self.content_key(row)
+
+    def content_key(self, row: Mapping[str, Any]) -> str:
+        """A fingerprint of the normalised fields and raw properties the comparison covers."""
+        content = [row.get(column) for column in self.columns] + [self._content(row.get("raw") or {})]
+        text = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+    def _differs_from(self, row: Mapping[str, Any], old: Mapping[str, Any],
+                      full: Mapping[str, Mapping[str, Any]]) -> bool:
+        if old["content_key"] is None:
+            return self.differs(row, full[row["id"]])
+        if row.get("content_key") != old["content_key"]:
+            return True
+        return self.owned_values and not same_owned(row.get("owned_values") or {}, old["owned_values"] or {})
 
     def differs(self, row: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
         """Whether a pulled row differs from the stored one in anything but stamps and owned fields."""
@@ -79,10 +110,23 @@ class UnchangedRecords:
         return {k: v for k, v in raw.items() if k not in self.ignored}
 
     def _stored(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Fingerprint (and owned values) of the stored records among ``ids``."""
+        model: Any = self.model
+        extra = ("owned_values",) if self.owned_values else ()
+        query = select(col(model.id), col(model.content_key), *[getattr(model, c) for c in extra]).where(
+            col(model.connection) == self.connection)
+        return self._read(session, query, ids)
+
+    def _stored_in_full(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The compared columns of stored records that have no fingerprint."""
         model: Any = self.model
         extra = ("owned_values", "raw") if self.owned_values else ("raw",)
         columns = [getattr(model, c) for c in (*self.columns, *extra)]
         query = select(col(model.id), *columns).where(col(model.connection) == self.connection)
+        return self._read(session, query, ids)
+
+    def _read(self, session: Session, query: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+        model: Any = self.model
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _IN_CHUNK):
             for row in session.execute(query.where(col(model.id).in_(ids[start:start + _IN_CHUNK]))):

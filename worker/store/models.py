@@ -40,6 +40,8 @@ class Account(SQLModel, table=True):
     raw: dict[str, Any] = _json()
     deleted: bool = False
     synced_at: datetime | None = _when()
+    content_key: str | None = Field(default=None, max_length=64)
+    """Fingerprint of what the sync compares (see :mod:`worker.ingest.unchanged`); None: compare in full."""
 
 
 class Deal(SQLModel, table=True):
@@ -65,6 +67,8 @@ class Deal(SQLModel, table=True):
     raw: dict[str, Any] = _json()
     deleted: bool = False
     synced_at: datetime | None = _when()
+    content_key: str | None = Field(default=None, max_length=64)
+    """Fingerprint of what the sync compares (see :mod:`worker.ingest.unchanged`); None: compare in full."""
 
 
 class Owner(SQLModel, table=True):
