@@ -109,7 +109,8 @@ def update_once(ids: Sequence[str], send: Update, held: Held, run: Callable[[Cal
 
 def same_value(sent: object, shown: object) -> bool:
     """Whether a value the CRM shows is the one sent: empty equals empty, numbers compare as numbers,
-    timestamps as instants (``2026-11-01T12:00:00Z`` is ``2026-11-01T12:00:00.000+0000``), booleans as text."""
+    timestamps as instants to the millisecond (``2026-11-01T12:00:00.000123Z`` is ``2026-11-01T12:00:00.000+0000``),
+    booleans as text."""
     if sent in (None, "") or shown in (None, ""):
         return sent in (None, "") and shown in (None, "")
     if isinstance(sent, bool) or isinstance(shown, bool):
@@ -121,6 +122,11 @@ def same_value(sent: object, shown: object) -> bool:
         return numbers[0] == numbers[1]
     moments = _instant(sent), _instant(shown)
     return None not in moments and moments[0] == moments[1]
+
+
+def _millisecond(moment: datetime) -> datetime:
+    """CRMs keep timestamps to the millisecond (HubSpot, Salesforce): finer digits sent are dropped."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _number(value: object) -> float | None:
@@ -143,4 +149,4 @@ def _instant(value: object) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return _millisecond(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
