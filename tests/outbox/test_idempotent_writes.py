@@ -89,6 +89,7 @@ def test_an_update_that_failed_is_sent_again_only_where_the_crm_does_not_hold_it
         outcome = harness.connector.write_accounts(updates)
         assert sorted(outcome.succeeded) == sorted(ids) and not outcome.failed
         assert applied.count == Counter(ids), applied.count  # each record written exactly once
+        assert ctx.mapping.owned is not None
         stamp = ctx.mapping.owned.scored_at  # kept as epoch milliseconds inside the sandbox: read over the API
         for account in ids:
             for name, value in updates[account].items():
