@@ -35,7 +35,6 @@ from connectors.salesforce.fields import HOW_TO_FIX, Schema, coerce
 from connectors.salesforce.session import ApiUsage
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.streams import (
-    OPPORTUNITY_PREFIX,
     STREAMS,
     ObjectStream,
     parse_time,
@@ -86,7 +85,10 @@ class SalesforceConnector(Connector):
     # -- pulling ---------------------------------------------------------------------------------
 
     def pull(self, request: PullRequest) -> Iterator[Page]:
-        """Ordered pages by SystemModstamp; incremental pulls use queryAll so deletions arrive too."""
+        """Ordered pages by SystemModstamp; incremental pulls use queryAll so deletions arrive too.
+
+        A Note's ``ParentId`` names an Account or an Opportunity: a note on an Opportunity comes with its
+        ``deal_id`` and no account, which the sync takes from the stored deal (no lookup query per page)."""
         stream = STREAMS[request.object_type]
         fields = self._fields(stream, request.properties)
         if stream.object_type == "notes" and request.properties and not set(request.properties) & set(fields):
@@ -101,8 +103,6 @@ class SalesforceConnector(Connector):
             soql = window_soql(stream.sobject, fields, start, end)
             for rows in self._pages(soql, incremental):
                 records = [to_record(stream, r) for r in rows]
-                if stream.object_type == "notes":
-                    records = self._note_accounts(records)
                 if stream.object_type == "deals" and request.since is not None:
                     self._requeue(records, request.since)
                 yield Page(records, ordered=True)
@@ -112,8 +112,8 @@ class SalesforceConnector(Connector):
         self.requeued_accounts.update(str(r.derived["account_id"]) for r in records if r.derived.get("account_id")
                                       and r.modified_at is not None and r.modified_at >= since)
 
-    def _pages(self, soql: str, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
-        return query_pages(self.client, soql, include_deleted, self.settings.query_batch_size)
+    def _pages(self, soql: str, include_deleted: bool, label: str = "") -> Iterator[list[dict[str, Any]]]:
+        return query_pages(self.client, soql, include_deleted, self.settings.query_batch_size, label)
 
     def _fields(self, stream: ObjectStream, properties: Sequence[str]) -> list[str]:
         if stream.object_type == "owners":
@@ -122,21 +122,6 @@ class SalesforceConnector(Connector):
         if absent:
             self._event("salesforce.fields_not_visible", {"object": stream.sobject, "fields": absent})
         return present
-
-    def _note_accounts(self, records: list[RawRecord]) -> list[RawRecord]:
-        """Notes on an Opportunity get the Opportunity's AccountId as their account."""
-        deal_ids = sorted({r.derived["deal_id"] for r in records if r.derived.get("deal_id")})
-        accounts: dict[str, str | None] = {}
-        for start in range(0, len(deal_ids), LOOKUP_CHUNK):
-            soql = format_soql("SELECT Id, AccountId FROM Opportunity WHERE Id IN {ids}",
-                               ids=deal_ids[start:start + LOOKUP_CHUNK])
-            for page in self._pages(soql, True):
-                accounts.update({str(r["Id"]): r.get("AccountId") for r in page})
-        if not accounts:
-            return records
-        return [RawRecord(r.object_type, r.id, r.modified_at, r.properties,
-                          {**r.derived, "account_id": accounts.get(str(r.derived.get("deal_id")))}, r.deleted)
-                if str(r.derived.get("deal_id") or "").startswith(OPPORTUNITY_PREFIX) else r for r in records]
 
     # -- owned fields ----------------------------------------------------------------------------
 
@@ -263,7 +248,7 @@ class SalesforceConnector(Connector):
                                "WHERE AccountId IN {ids} AND Field IN {fields} ORDER BY CreatedDate DESC",
                                ids=list(ids[start:start + LOOKUP_CHUNK]), fields=list(fields))
             try:
-                rows = [r for page in self._pages(soql, False) for r in page]
+                rows = [r for page in self._pages(soql, False, "AccountHistory") for r in page]
             except FatalError as exc:
                 if any(code in str(exc) for code in ("INVALID_TYPE", "INVALID_FIELD", "not supported")):
                     return None

@@ -73,6 +73,15 @@ def endpoint_name(method: str, url: str) -> str:
     return f"{method.upper()} {path}"
 
 
+def _labelled(name: str, label: str) -> str:
+    """``GET query/{locator}`` labelled ``AccountHistory``: ``GET query AccountHistory/{locator}``."""
+    if not label:
+        return name
+    method, _, path = name.partition(" ")
+    first, slash, rest = path.partition("/")
+    return f"{method} {first} {label}{slash}{rest}"
+
+
 class SalesforceSession(requests.Session):
     """A session with a default timeout, an explicit CA bundle, call counts, the last API usage seen, and the
     last ``Date`` header with the local time it arrived (for clock checks)."""
@@ -82,6 +91,8 @@ class SalesforceSession(requests.Session):
         self.timeout = timeout
         self.verify = ca_bundle or True
         self.calls: Counter[str] = Counter()
+        self.label = ""
+        """Counts calls apart while set: ``GET query AccountHistory`` instead of ``GET query``."""
         self.usage: ApiUsage | None = None
         self.last_date: tuple[str, datetime] | None = None
         adapter = HTTPAdapter(max_retries=0)
@@ -95,7 +106,7 @@ class SalesforceSession(requests.Session):
             kwargs["verify"] = self.verify
         method_text = method.decode() if isinstance(method, bytes) else method
         url_text = url.decode() if isinstance(url, bytes) else url
-        self.calls[endpoint_name(method_text, url_text)] += 1
+        self.calls[_labelled(endpoint_name(method_text, url_text), self.label)] += 1
         response = super().request(method_text, url_text, *args, **kwargs)
         if response.headers.get("Date"):
             self.last_date = (response.headers["Date"], datetime.now(UTC))

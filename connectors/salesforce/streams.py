@@ -131,10 +131,12 @@ def check_query_page(result: Any, key: str | None = "Id") -> str | None:
 
 
 def query_pages(client: SalesforceClient, soql: str, include_deleted: bool = False,
-                batch_size: int = 2000) -> Iterator[list[dict[str, Any]]]:
+                batch_size: int = 2000, label: str = "") -> Iterator[list[dict[str, Any]]]:
     """Record pages of a query (queryAll when ``include_deleted``), ``batch_size`` rows at a time.
 
     Every page is checked (:func:`check_query_page`); a malformed one is retried, never taken as the end.
+    A ``label`` counts the calls apart (``GET query AccountHistory``), so that figures can tell them
+    from the object pulls.
     """
     endpoint = "GET queryAll" if include_deleted else "GET query"
     headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
@@ -144,20 +146,30 @@ def query_pages(client: SalesforceClient, soql: str, include_deleted: bool = Fal
     def check(result: Any) -> str | None:
         return check_query_page(result, "Id" if selects_id else None)
 
-    result = client.call(endpoint, lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers),
-                         expect=check)
+    result = _labelled(client, label, endpoint, lambda sf: sf.query(soql, include_deleted=include_deleted,
+                                                                    headers=headers), check)
     while True:
         yield [{k: v for k, v in r.items() if k != "attributes"} for r in result["records"]]
         paginator.advance(result)
         if paginator.finished:
             return
         url = str(paginator.next_url)
-        result = client.call(f"{endpoint}/{{locator}}", _query_more(url, headers), expect=check)
+        result = _labelled(client, label, f"{endpoint}/{{locator}}", _query_more(url, headers), check)
 
 
 def _query_more(url: str, headers: dict[str, str]) -> Callable[[Salesforce], Any]:
     """The call reading the page at ``url``, bound to this page's address."""
     return lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers)
+
+
+def _labelled(client: SalesforceClient, label: str, endpoint: str, call: Callable[[Salesforce], Any],
+              check: Callable[[Any], str | None]) -> Any:
+    """One query call, counted under ``label`` (see :class:`connectors.salesforce.session.SalesforceSession`)."""
+    client.session.label = label
+    try:
+        return client.call(endpoint, call, expect=check)
+    finally:
+        client.session.label = ""
 
 
 def _outcome(row: dict[str, Any]) -> str:

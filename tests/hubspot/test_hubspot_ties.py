@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.contract.harness import WORLD_NOW, HubSpotHarness, hubspot_harness, ready_context
 from worker.context import Context
 from worker.ingest.sync import Sync
-from worker.store import SyncWatermark
+from worker.store import Deal, SyncWatermark
 
 SEARCH = "POST /crm/v3/objects/companies/search"
 
@@ -46,3 +46,27 @@ def test_more_ties_than_not_in_takes_cost_one_search_and_later_ties_still_come(e
         crm.stamp_accounts(ids[250:260], burst)
         assert _sync(ctx, crm, 6) == 10
         assert _sync(ctx, crm, 7) == 0
+
+
+def test_associations_of_changed_deals_are_read_a_thousand_at_a_time(engine: Engine) -> None:
+    """Incremental deal pages come 200 per search call; their company associations are read for five such pages
+    at once (the batch read takes 1,000 ids), and every deal keeps its company."""
+    with hubspot_harness(accounts=1_500) as crm:
+        ctx = ready_context(engine, crm.connector, crm.crm)
+        started = WORLD_NOW + timedelta(hours=2)
+        crm.set_clock(started)
+        Sync(ctx.engine, ctx.name, crm.connector, ctx.mapping, "test").run(started, ["accounts", "deals"])
+        deals = sorted(crm.deal_ids(), key=int)[:1_100]
+        for number, deal_id in enumerate(deals):
+            crm.server.touch([deal_id], WORLD_NOW + timedelta(hours=2, seconds=number), "deals")
+        route = "POST /crm/v4/associations/deals/companies/batch/read"
+        before = crm.server.calls[route], crm.server.calls["POST /crm/v3/objects/deals/search"]
+        started = WORLD_NOW + timedelta(hours=3)
+        crm.set_clock(started)
+        sync = Sync(ctx.engine, ctx.name, crm.connector, ctx.mapping, "test")
+        assert sync.run(started, ["deals"]).pulled["deals"] == len(deals)
+        assert crm.server.calls[route] - before[0] == 2
+        assert crm.server.calls["POST /crm/v3/objects/deals/search"] - before[1] == 6
+        with Session(ctx.engine) as session:
+            linked = {d.id: d.account_id for d in session.exec(select(Deal).where(Deal.id.in_(deals)))}
+        assert all(linked[d] == crm.server.associated_ids("deals", d, "companies")[0] for d in deals)

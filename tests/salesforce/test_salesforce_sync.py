@@ -111,8 +111,14 @@ def test_a_changed_opportunity_requeues_its_account(ctx: Context, sf: Salesforce
 
 
 def test_notes_on_opportunities_belong_to_the_opportunity_account(ctx: Context, sf: SalesforceHarness) -> None:
-    """A Note whose parent is an Opportunity is linked to that Opportunity and to its Account."""
+    """A Note whose parent is an Opportunity is linked to that Opportunity and to its Account, taken from the
+    stored Opportunity: the first sync's queries are one per object (users, accounts, opportunities, notes),
+    with no Opportunity look-up per page of notes (REST API Developer Guide, "Execute a SOQL Query": one
+    call per query, ``nextRecordsUrl`` for each further page)."""
+    before = sf.connector.calls["GET query"]
     _sync(ctx, sf, 2)
+    assert sf.connector.calls["GET query"] - before == 4
+    assert sf.connector.calls["GET query AccountHistory"] >= 1  # history reads are counted apart
     with Session(ctx.engine) as session:
         notes = session.execute(select(EvidenceNoteRow).where(EvidenceNoteRow.deal_id.is_not(None))).scalars().all()
     assert notes

@@ -195,6 +195,8 @@ class Sync:
         self.report.seconds["normalise"] += time.perf_counter() - t0
         with session_scope(self.engine) as session:
             model: type[SQLModel] = MODELS[object_type]
+            if object_type == "notes":
+                _link_deal_accounts(session, self.connection, rows)
             if object_type in self.unchanged:
                 self.unchanged[object_type].keyed(rows)
             if object_type in self.unchanged and self._compare:
@@ -225,6 +227,19 @@ class Sync:
             else:
                 rows.append(row_of(self.connection, result, now))
         return rows, bad
+
+
+def _link_deal_accounts(session: Session, connection: str, rows: list[dict[str, Any]]) -> None:
+    """A note on a deal but on no account (a Salesforce Note whose parent is an Opportunity) gets its deal's
+    account from the store; deals are pulled before notes, so no CRM call is spent on it."""
+    wanted = sorted({row["deal_id"] for row in rows if row.get("deal_id") and not row.get("account_id")})
+    accounts: dict[str, str | None] = {}
+    for start in range(0, len(wanted), 500):
+        accounts.update(session.execute(select(col(Deal.id), col(Deal.account_id)).where(
+            col(Deal.connection) == connection, col(Deal.id).in_(wanted[start:start + 500]))).tuples().all())
+    for row in rows:
+        if row.get("deal_id") and not row.get("account_id"):
+            row["account_id"] = accounts.get(row["deal_id"])
 
 
 def _owned_fields(mapping: FieldMapping) -> list[str]:
