@@ -105,3 +105,4 @@ def test_deals_the_worker_wrote_are_read_again_but_not_stored_again(ctx: Context
     second = run_cycle(ctx, crm.connector)
     assert second.status == "ok" and second.pulled["deals"] >= first.deals_written
     assert second.deals_written == 0 and deal_stamps(ctx) == before
+    assert second.pulled_unchanged["deals"] >= first.deals_written

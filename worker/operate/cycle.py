@@ -65,6 +65,8 @@ class CycleSummary:
     duration_seconds: float = 0.0
     version: str | None = None
     pulled: dict[str, int] = field(default_factory=dict)
+    pulled_unchanged: dict[str, int] = field(default_factory=dict)
+    """Pulled records equal to the store but for their modification stamps (the worker's own writes): not stored."""
     quarantined: dict[str, int] = field(default_factory=dict)
     scored: int = 0
     rescored: int = 0
@@ -153,6 +155,7 @@ def _cycle(ctx: Context, connector: Connector, run_id: str, started: datetime, s
     with bind_run(phase="sync"):
         report = measured.sync.run(started)
     summary.pulled, summary.quarantined = dict(report.pulled), dict(report.quarantined)
+    summary.pulled_unchanged = {k: v for k, v in report.unchanged.items() if v}
     for phase, seconds in report.seconds.items():
         _add_time(summary, phase, seconds)
     with bind_run(phase="vocabulary"):
@@ -245,6 +248,7 @@ def _progress(summary: CycleSummary, measured: _Measured) -> None:
     """Copy what was done so far into the summary (a stopped or failed run reports it too)."""
     if measured.sync is not None:
         summary.pulled = dict(measured.sync.report.pulled)
+        summary.pulled_unchanged = {k: v for k, v in measured.sync.report.unchanged.items() if v}
         summary.quarantined = dict(measured.sync.report.quarantined)
     report = getattr(measured.writer, "report", None)
     if report is not None:

@@ -113,6 +113,9 @@ def _print_cycle(console: Console, title: str, summary: CycleSummary) -> None:
     console.print(f"status [{colour}]{summary.status}[/] in {summary.duration_seconds}s"
                   + (f" - {summary.message}" if summary.message else ""), highlight=False)
     console.print("records pulled: " + ", ".join(f"{k} {v:,}" for k, v in summary.pulled.items()))
+    if summary.pulled_unchanged:
+        console.print("  of which the worker's own writes, read back but not stored or rescored again: "
+                      + ", ".join(f"{k} {v:,}" for k, v in summary.pulled_unchanged.items()))
     if any(summary.quarantined.values()):
         console.print("quarantined: " + ", ".join(f"{k} {v}" for k, v in summary.quarantined.items() if v))
     console.print(f"accounts scored by tier ({summary.version}): "
