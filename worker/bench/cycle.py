@@ -220,7 +220,8 @@ def cycle_figures(name: str, summary: dict[str, Any], stats: dict[str, Any], inf
         "store_rows_per_second": round(rows / phases["store"]) if rows >= 1000 and phases["store"] else None,
         "score_accounts_per_second": (round(summary["scored"] / phases["score"])
                                       if summary["scored"] and phases["score"] else None),
-        "peak_rss_mb": summary["peak_rss_mb"], "http_429": sum(stats["refused"].values()),
+        "peak_rss_mb": summary["peak_rss_mb"], "sandbox_peak_rss_mb": stats.get("peak_rss_mb"),
+        "http_429": sum(stats["refused"].values()),
     }
     if limit:
         search = sum(v for k, v in stats["calls"].items() if k.endswith("/search"))
@@ -272,6 +273,9 @@ def print_figures(figures: dict[str, Any], console: Console) -> None:
                       f"{c['peak_rss_mb']:.0f}")
     console.print(calls)
     console.print(times)
+    console.print("peak MB is the worker's own cycle process; the sandbox portal, served by its own process, "
+                  f"peaked at {max(c.get('sandbox_peak_rss_mb') or 0 for c in figures['cycles']):.0f} MB",
+                  highlight=False)
     for c in figures["cycles"]:
         console.print(f"{c['cycle']}: " + ", ".join(f"{e} {v['calls']}/{v['minimum']}"
                                                     for e, v in c["calls_by_endpoint"].items()), highlight=False)

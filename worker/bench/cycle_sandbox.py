@@ -44,8 +44,8 @@ class BenchSandbox:
         """Zero the server's call and 429 counters."""
         self.ask("reset")
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        """The server's calls by route and 429s by policy since the last reset."""
+    def stats(self) -> dict[str, Any]:
+        """The server's calls by route and 429s by policy since the last reset, and its peak memory."""
         return dict(self.ask("stats"))
 
     def change(self, share: float, seed: int) -> int:
@@ -90,7 +90,7 @@ def _serve(pipe: Connection, crm: str, seed: int, accounts: int) -> None:
     handlers: dict[str, Callable[[Any], Any]] = {
         "limit": lambda a: (sandbox.rate_limit(per_10s=a[0], search_per_second=a[1]), sandbox.limiter.reset()),
         "reset": lambda a: _reset(sandbox, refused),
-        "stats": lambda a: {"calls": dict(sandbox.calls), "refused": dict(refused)},
+        "stats": lambda a: {"calls": dict(sandbox.calls), "refused": dict(refused), "peak_rss_mb": _peak_mb()},
         "change": lambda a: _change(sandbox, crm, *a),
         "modified_since": lambda a: _modified_since(sandbox, crm, a),
     }
@@ -102,6 +102,13 @@ def _serve(pipe: Connection, crm: str, seed: int, accounts: int) -> None:
             pipe.send(None)
             return
         pipe.send(handlers[command](argument))
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (the sandbox's portal, apart from the worker's)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _reset(sandbox: Any, refused: Counter[str]) -> None:
