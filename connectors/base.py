@@ -51,6 +51,9 @@ class PullRequest:
     until: datetime
     since: datetime | None = None
     seen_at_since: frozenset[str] = frozenset()
+    previous_until: datetime | None = None
+    """Where the pull that reached ``since`` stopped (its run's start): a CRM that re-reads a margin before
+    ``since`` for late commits needs it only for records stamped within that margin before this time."""
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,8 @@ class SalesforceConnector(Connector):
             yield Page([to_record(stream, r) for page in self._pages(soql, False) for r in page], ordered=False)
             return
         incremental = request.since is not None
-        for start, end in windows(request.since, request.until, self.settings.window, self.settings.lookback):
+        for start, end in windows(request.since, request.until, self.settings.window, self.settings.lookback,
+                                  request.previous_until):
             soql = window_soql(stream.sobject, fields, start, end)
             for rows in self._pages(soql, incremental):
                 records = [to_record(stream, r) for r in rows]

@@ -3,7 +3,8 @@
 Every pull is ``SystemModstamp >= start AND SystemModstamp < end ORDER BY SystemModstamp, Id``, so
 pages arrive in ascending modification order and the worker may checkpoint after each one. An
 incremental pull starts ``lookback`` before the watermark and walks ``[since - lookback, until)``
-in windows of at most ``window``; it uses queryAll so deleted rows (``IsDeleted``) arrive too. SOQL
+in windows of at most ``window`` (the look-back shortened by where the previous pull stopped, see
+:func:`windows`); it uses queryAll so deleted rows (``IsDeleted``) arrive too. SOQL
 datetime literals have no milliseconds (``format_soql`` drops them), so window bounds are whole
 seconds: the start rounds down (re-reads a little, which the watermark deduplicates) and so does
 the end (the rest is read by the next run).
@@ -58,12 +59,21 @@ def parse_time(value: Any) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def windows(since: datetime | None, until: datetime, size: timedelta,
-            lookback: timedelta) -> list[tuple[datetime | None, datetime]]:
-    """Half-open ``[start, end)`` windows covering ``[since - lookback, until)``; one open window on a full pull."""
+def windows(since: datetime | None, until: datetime, size: timedelta, lookback: timedelta,
+            previous_until: datetime | None = None) -> list[tuple[datetime | None, datetime]]:
+    """Half-open ``[start, end)`` windows covering ``[since - lookback, until)``; one open window on a full pull.
+
+    The look-back is for records committed after the previous pull read them, with a SystemModstamp
+    from before (a long transaction). The previous pull, which stopped at ``previous_until``, saw
+    every record stamped more than ``lookback`` before that; so the look-back starts at
+    ``previous_until - lookback`` when that is later, and not at all when the watermark is older still
+    (the run after a write-back then no longer re-reads it every night).
+    """
     if since is None:
         return [(None, until)]
     start = since - lookback
+    if previous_until is not None:
+        start = min(since, max(start, previous_until - lookback))
     out: list[tuple[datetime | None, datetime]] = []
     while start < until:
         end = min(start + size, until)

@@ -137,3 +137,37 @@ def test_notes_are_skipped_when_their_text_is_not_mapped(ctx: Context, sf: Sales
     """A note mapping naming no field the org shows pulls no notes (and no Note query)."""
     pages = list(sf.connector.pull(PullRequest("notes", ["hs_note_body"], until=WORLD_NOW)))
     assert pages == [] and sf.connector.calls["GET query"] == 0
+
+
+def test_the_look_back_starts_no_earlier_than_a_margin_before_where_the_previous_pull_stopped() -> None:
+    """The previous pull, which stopped at ``previous_until``, saw every record stamped more than the look-back
+    before then: the look-back covers only what it could have missed."""
+    lookback = timedelta(minutes=10)
+    assert windows(T0, T0 + DAY, 2 * DAY, lookback, T0 + DAY) == [(T0, T0 + DAY)]
+    late = T0 + timedelta(minutes=5)
+    assert windows(T0, T0 + DAY, 2 * DAY, lookback, late) == [(late - lookback, T0 + DAY)]
+    assert windows(T0, T0 + DAY, 2 * DAY, lookback, T0) == [(T0 - lookback, T0 + DAY)]
+
+
+@pytest.mark.parametrize("sf_options", [{"query_batch_size": 200}])
+def test_a_write_back_long_before_the_previous_run_is_not_read_again(ctx: Context, sf: SalesforceHarness) -> None:
+    """Accounts written well before the previous run started were read by it and are not read again (one query per
+    object, no further page); the look-back still covers the margin before the previous run's start, where a
+    record committed late with an earlier stamp could have been missed."""
+    ids = sf.account_ids()
+    assert len(ids) > 203
+    sf.stamp_accounts(ids[:-3], WORLD_NOW + timedelta(minutes=50))
+    sf.stamp_accounts(ids[-3:-2], WORLD_NOW + timedelta(minutes=55))
+    _sync(ctx, sf, 2)
+    before = sf.connector.calls["GET queryAll"], sf.connector.calls["GET queryAll/{locator}"]
+    assert _sync(ctx, sf, 3)["accounts"] == 0
+    after = sf.connector.calls["GET queryAll"], sf.connector.calls["GET queryAll/{locator}"]
+    assert after == (before[0] + 3, before[1])
+    sf.stamp_accounts(ids[-2:-1], WORLD_NOW + timedelta(hours=3, minutes=58))
+    assert _sync(ctx, sf, 4)["accounts"] == 1
+    sf.stamp_accounts(ids[-1:], WORLD_NOW + timedelta(hours=3, minutes=55))  # committed after the run at 4 h
+    soql: list[str] = []
+    pull = sf.connector._pages
+    sf.connector._pages = lambda q, *a: (soql.append(q), pull(q, *a))[1]  # type: ignore[method-assign]
+    _sync(ctx, sf, 5)
+    assert "SystemModstamp >= 2026-11-01T15:50:00+00:00" in next(q for q in soql if " FROM Account " in q)

@@ -14,13 +14,13 @@ def _summary(**counts: int) -> dict[str, Any]:
             **counts}
 
 
-def test_salesforce_accounts_in_one_bulk_job_and_deals_in_collections() -> None:
-    """10,000 accounts need 50 collections or one Bulk API 2.0 job (four calls): the job is the minimum; the open
-    deals' 1,578 writes take eight collections of 200."""
+def test_salesforce_accounts_in_one_bulk_job_and_few_deals_in_collections() -> None:
+    """10,000 accounts need 50 collections or one Bulk API 2.0 job (four calls): the job is the minimum; 700 deal
+    writes take four collections of 200, no more than a job."""
     calls = {"POST jobs/ingest": 1, "PUT jobs/ingest/{id}/batches": 1, "PATCH jobs/ingest/{id}": 1,
-             "GET jobs/ingest/{id}": 2, "PATCH composite/sobjects": 8, "GET query (all pages)": 12}
-    least = minimum_calls(INFO, calls, _summary(written=10_000, deals_written=1_578), None)
-    assert least["PATCH composite/sobjects"] == 8 and least["GET jobs/ingest/{id}"] == 1
+             "GET jobs/ingest/{id}": 2, "PATCH composite/sobjects": 4, "GET query (all pages)": 12}
+    least = minimum_calls(INFO, calls, _summary(written=10_000, deals_written=700), None)
+    assert least["PATCH composite/sobjects"] == 4 and least["GET jobs/ingest/{id}"] == 1
     assert least["GET query (all pages)"] == 5 + 4 + 2 + 1
 
 
@@ -47,3 +47,20 @@ def test_hubspot_deal_writes_take_a_batch_per_hundred() -> None:
     least = minimum_calls(info, calls, _summary(written=10_000, deals_written=1_578), None)
     assert least["POST /crm/v3/objects/deals/batch/update"] == 16
     assert least["POST /crm/v3/objects/companies/batch/update"] == 100
+
+
+def test_salesforce_endpoints_already_counted_as_query_pages_stay_so() -> None:
+    """Normalising twice changes nothing, and tasks upserted on the review key count as the tasks' collections."""
+    assert salesforce_endpoint("GET query (all pages)") == "GET query (all pages)"
+    calls = {"GET query (all pages)": 4, "PATCH composite/sobjects/Task/ICP_Review_Key__c": 1}
+    least = minimum_calls(INFO, calls, _summary(tasks_created=80), {"accounts": 0})
+    assert least == {"GET query (all pages)": 4, "PATCH composite/sobjects/Task/ICP_Review_Key__c": 1}
+
+
+def test_salesforce_many_deals_take_a_bulk_job_of_their_own() -> None:
+    """15,075 deal writes are 76 collections or one more bulk job: two jobs in all."""
+    calls = {"POST jobs/ingest": 2, "PUT jobs/ingest/{id}/batches": 2, "PATCH jobs/ingest/{id}": 2,
+             "GET jobs/ingest/{id}": 4, "GET query (all pages)": 110}
+    least = minimum_calls(INFO, calls, _summary(written=100_000, deals_written=15_075), None)
+    assert least["POST jobs/ingest"] == 2 and least["GET jobs/ingest/{id}"] == 2
+    assert "PATCH composite/sobjects" not in least

@@ -11,8 +11,8 @@ worker did:
 - HubSpot association reads: one per 1,000 modified deals or notes and target;
 - writes: one batch per 100 (HubSpot) or collection per 200 (Salesforce) records that needed a write,
   accounts and open deals alike; review tasks likewise through the batch endpoints. Salesforce
-  accounts may go in one Bulk API 2.0 job instead (create, upload, close, and at least one status
-  read): its four calls are the minimum when they are fewer than the collections, else the collections;
+  accounts and deals may each go in one Bulk API 2.0 job instead (create, upload, close, and at least
+  one status read): its four calls are the minimum when they are fewer than the collections;
 - owners: one page per 100 (HubSpot) or 2,000 (Salesforce); every other endpoint the cycle used
   (properties, pipelines, account details, describe, task look-ups, a login): one call each;
 - reads of the scoring attributes' property history (HubSpot batch read with history, Salesforce
@@ -87,6 +87,8 @@ def _deal_writes(summary: dict[str, Any]) -> int:
 def salesforce_endpoint(endpoint: str) -> str:
     """Query pages (first and following, query and queryAll) counted as one endpoint; a labelled query
     (``GET query AccountHistory``) as one of its own."""
+    if endpoint.endswith("(all pages)"):
+        return endpoint
     method, _, path = endpoint.partition(" ")
     first = path.split("/")[0]
     kind, _, label = first.partition(" ")
@@ -109,23 +111,28 @@ def _salesforce(info: dict[str, Any], calls: dict[str, int], summary: dict[str, 
             least[endpoint] = calls[endpoint]
     _salesforce_writes(least, calls, summary)
     tasks = summary["tasks_created"]
-    for endpoint in ("POST composite/sobjects", "POST sobjects/Task"):
-        if endpoint in least:
-            least[endpoint] = 0
-    if tasks:
-        least["POST composite/sobjects"] = _pages(tasks, 200)
+    created = [e for e in least if e in ("POST composite/sobjects", "POST sobjects/Task")
+               or e.startswith("PATCH composite/sobjects/Task/")]
+    for endpoint in created:
+        least[endpoint] = 0
+    if tasks:  # created, or upserted on the review key, 200 a collection
+        least[next((e for e in created if e.startswith("PATCH")), "POST composite/sobjects")] = _pages(tasks, 200)
     return least
 
 
 def _salesforce_writes(least: dict[str, int], calls: dict[str, int], summary: dict[str, Any]) -> None:
-    """Accounts through collections of 200 or one Bulk API 2.0 job, whichever takes fewer calls; deals through
-    collections."""
-    accounts = _pages(summary["written"] + summary["write_failures"], 200)
-    bulk = accounts > len(BULK_STEPS) and any(e in calls for e in BULK_STEPS)
+    """Accounts and deals each through collections of 200 or one Bulk API 2.0 job, whichever takes fewer calls
+    (a job only counts where the worker has the bulk path at all)."""
+    has_bulk = any(e in calls for e in BULK_STEPS)
+    collections, jobs = 0, 0
+    for records in (summary["written"] + summary["write_failures"], _deal_writes(summary)):
+        if has_bulk and _pages(records, 200) > len(BULK_STEPS):
+            jobs += 1
+        else:
+            collections += _pages(records, 200)
     for endpoint in BULK_STEPS:
-        if endpoint in calls or bulk:
-            least[endpoint] = 1 if bulk else 0
-    collections = (0 if bulk else accounts) + _pages(_deal_writes(summary), 200)
+        if endpoint in calls or jobs:
+            least[endpoint] = jobs
     if collections or "PATCH composite/sobjects" in calls:
         least["PATCH composite/sobjects"] = collections
 

@@ -125,10 +125,12 @@ class Sync:
         """Pull one object from its watermark up to the run start."""
         with Session(self.engine) as session:
             mark = load_watermark(session, self.connection, object_type, "modified_at")
+            saved = session.get(SyncWatermark, (self.connection, object_type))
         full = object_type == "owners" or mark.is_initial
         request = PullRequest(object_type, self._properties(object_type), until=started_at,
                               since=None if full else mark.value,
-                              seen_at_since=frozenset() if full else mark.ids_at_value)
+                              seen_at_since=frozenset() if full else mark.ids_at_value,
+                              previous_until=saved.updated_at if saved is not None and not full else None)
         self.report.pulled[object_type] += 0  # reported even when nothing changed
         self._compare = object_type in self.unchanged and self._has_rows(MODELS[object_type])
         log.info("sync.start", object=object_type, mode="full" if full else "incremental",
@@ -235,8 +237,8 @@ def _link_deal_accounts(session: Session, connection: str, rows: list[dict[str, 
     wanted = sorted({row["deal_id"] for row in rows if row.get("deal_id") and not row.get("account_id")})
     accounts: dict[str, str | None] = {}
     for start in range(0, len(wanted), 500):
-        accounts.update(session.execute(select(col(Deal.id), col(Deal.account_id)).where(
-            col(Deal.connection) == connection, col(Deal.id).in_(wanted[start:start + 500]))).tuples().all())
+        accounts.update((deal, account) for deal, account in session.execute(select(col(Deal.id), col(Deal.account_id))
+                        .where(col(Deal.connection) == connection, col(Deal.id).in_(wanted[start:start + 500]))))
     for row in rows:
         if row.get("deal_id") and not row.get("account_id"):
             row["account_id"] = accounts.get(row["deal_id"])
