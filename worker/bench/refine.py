@@ -59,17 +59,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def quality_main(json_output: bool = False, noise_seeds: int = 20) -> int:
-    """Run the quality battery and print one row per world, then the targets; ``--json`` prints JSON only."""
-    from worker.bench.refine_quality import as_json, battery, summary
+def quality_main(json_output: bool = False, noise_seeds: int = 20, world_seeds: int = 3) -> int:
+    """Run the quality battery and print one row per world and seed, each judged world's mean over its seeds,
+    then the targets; ``--json`` prints JSON only."""
+    from worker.bench.refine_quality import as_json, battery, summary, world_means
 
-    results = battery(noise_seeds)
+    results = battery(noise_seeds, world_seeds=world_seeds)
     if json_output:
         print(json.dumps(as_json(results), indent=2))
         return 0
-    header = ("world", "seed", "deals", "status", "design", "card AUC", "LR AUC", "GB AUC", "card>=LR-0.01",
+    header = ("world", "seed", "deals", "status", "design", "card AUC", "LR AUC", "GB AUC", "LR drivers AUC",
+              "card>=LR-0.01",
               "drivers recovered", "noise proposed", "wins 70+", "losses <55", "s")
-    rows = [(r.world, r.seed, r.deals, r.status, r.design, r.card_auc, r.lr_auc, r.gb_auc,
+    rows = [(r.world, r.seed, r.deals, r.status, r.design, r.card_auc, r.lr_auc, r.gb_auc, r.lr_drivers_auc,
              {True: "yes", False: "NO", None: "-"}[r.accuracy_ok], f"{len(r.recovered)}/{len(r.drivers)} "
              f"{_cell(r.recovered)}", _cell(r.noise_proposed), r.wins_70_plus, r.losses_under_55, r.seconds)
             for r in results]
@@ -77,6 +79,9 @@ def quality_main(json_output: bool = False, noise_seeds: int = 20) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for world, m in world_means(results).items():
+        print(f"mean over {m['seeds']} seeds, {world}: card {m['card_auc']:.3f}, LR {m['lr_auc']:.3f}, LR on the "
+              f"drivers {_cell(m['lr_drivers_auc'])}: card>=LR-0.01 {'yes' if m['accuracy_ok'] else 'NO'}")
     for key, value in summary(results).items():
         print(f"{key}: {value}")
     return 0

@@ -181,12 +181,14 @@ def bench_refine(
     quality: Annotated[bool, typer.Option("--quality", help="Run the quality battery of generated worlds.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Quality battery as JSON on stdout.")] = False,
     seeds: Annotated[int, typer.Option(help="Seeds of the noise-only world in the quality battery.")] = 20,
+    world_seeds: Annotated[int, typer.Option(help="Seeds of each planted world in the quality battery (accuracy "
+                                             "is judged on their mean).")] = 3,
 ) -> None:
     """Refinement speed on generated closed deals, or with --quality the accuracy battery (prints figures)."""
     from worker.bench.refine import main as refine_benchmark
     from worker.bench.refine import quality_main
 
-    raise typer.Exit(quality_main(json_output, seeds) if quality else refine_benchmark([str(deals)]))
+    raise typer.Exit(quality_main(json_output, seeds, world_seeds) if quality else refine_benchmark([str(deals)]))
 
 
 @bench_app.command("pages")

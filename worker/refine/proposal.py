@@ -114,18 +114,20 @@ def _with_conditional(
     timing: Mapping[str, AttributeTiming] | None,
 ) -> list[Screened]:
     """Candidates that failed only for significance or marginal effect size, tested again given the ones that
-    passed (forward steps); a driver diluted by a stronger one shows a small effect on its own."""
+    passed (forward steps); a driver diluted by a stronger one shows a small effect on its own. One that passes
+    is screened again at ``conditional_alpha`` (its corrected conditional q-value), not at ``alpha``."""
     chosen = [s.candidate for s in screened if s.reason is None]
     waiting = [s.candidate for s in screened if s.rule in CONDITIONAL_RULES]
     found = forward_steps(chosen, waiting, outcomes.target[rows], deff, settings.conditional_alpha)
     known = timing or {}
+    conditional = settings.model_copy(update={"alpha": settings.conditional_alpha})
     out = []
     for s in screened:
         if s.candidate.name in found:
             candidate = s.candidate
             if candidate.estimable_bins < 2:
                 candidate = evaluate(candidate.column, "account", outcomes, rows, settings, deff, supervised=False)
-            again = screen_one(candidate, found[candidate.name], settings, known.get(candidate.name))
+            again = screen_one(candidate, found[candidate.name], conditional, known.get(candidate.name))
             if again.reason is None or again.rule == "small_effect":
                 s = replace(again, reason=None, rule=None, conditional=True)
         out.append(s)
