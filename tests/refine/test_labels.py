@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from worker.refine.binning import Binning
+from worker.refine.card import with_option_labels
 from worker.refine.text import collapse_series, group_words, humanise_value, value_words
 from worker.refine.vocabulary import Vocabulary
+from worker.score.scorecard import parse_scorecard
 from worker.score.scorecard.labels import FieldLabels
 
 
@@ -71,3 +73,23 @@ def test_the_brief_lists_values_with_labels_and_ranges() -> None:
     assert plain.values("uses_data_warehouse", ["true"]) == "Yes"
     crm = Vocabulary(labels=FieldLabels.build(options={"industry": {"COMPUTER_SOFTWARE": "Computer Software"}}))
     assert crm.values("industry", ["computer_software", "it_services"]) == "Computer Software or IT services"
+
+
+def test_a_proposed_card_takes_the_crm_option_labels() -> None:
+    card = parse_scorecard({
+        "name": "t", "kind": "evidence", "bands": [{"tier": "A", "min": 60}, {"tier": "B", "min": 0}],
+        "criteria": [
+            {"id": "industry", "attribute": "industry", "dimension": "firmographic", "bins": [
+                {"values": ["computer_software", "it_services"], "points": 30, "label": "x"},
+                {"values": ["retail"], "points": 0, "label": "x"},
+                {"other": True, "points": 10, "label": "x"}]},
+            {"id": "employees", "attribute": "employees", "dimension": "firmographic", "bins": [
+                {"range": [None, 50], "points": 0, "label": "employees under 50"},
+                {"range": [50, None], "points": 20, "label": "employees 50 and more"}]},
+        ]}, source="test")
+    options = FieldLabels.build(options={"industry": {"COMPUTER_SOFTWARE": "Computer Software"}}).options
+    labelled = with_option_labels(card, options)
+    assert [b.label for b in labelled.criteria[0].bins] == [
+        "industry: Computer Software, IT services", "industry: Retail", "industry: other values"]
+    assert labelled.criteria[1] == card.criteria[1]
+    assert with_option_labels(card, {}) is card

@@ -12,6 +12,7 @@ transaction (see :meth:`worker.context.Context.version_recorders`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -31,6 +32,7 @@ from worker.ingest.vocabulary import load_field_labels
 from worker.logs import get_logger
 from worker.refine import Analysis, RefinementInput, RefineSettings, refine
 from worker.refine.brief import BriefContext
+from worker.refine.card import with_option_labels
 from worker.refine.vocabulary import Vocabulary
 from worker.score.scorecard import Scorecard, ScorecardError
 from worker.score.scorecard.diff import diff_scorecards
@@ -47,6 +49,7 @@ __all__ = [
     "check_against_evidence",
     "identical_version",
     "load_evidence",
+    "option_labels",
     "parse_as_of",
     "read_brief",
     "refine_as_of",
@@ -137,6 +140,15 @@ def load_evidence(engine: Engine, connection: str) -> tuple[list[AccountRecord],
     return accounts, deals, notes
 
 
+def option_labels(ctx: Context) -> Mapping[str, Mapping[str, str]]:
+    """The CRM's option labels per attribute (none when the vocabulary cannot be read)."""
+    try:
+        return load_field_labels(ctx.engine, ctx.name, ctx.mapping, ctx.config.currency).options
+    except ConfigError as exc:
+        log.warning("refine.no_option_labels", reason=str(exc))
+        return {}
+
+
 def brief_context(ctx: Context, label: str, analysis: Analysis, current: VersionInfo | None) -> BriefContext:
     """How the brief presents ``analysis``: the CRM's labels and names, and the version in force."""
     try:
@@ -223,7 +235,8 @@ def run_refinement(ctx: Context, *, force: bool = False, by: str = "icp refine",
     analysis = refine(data, settings, current.scorecard if current else None, force=force)
     version, new = None, False
     if analysis.proposed is not None:
-        card = analysis.proposed.with_meanings(current.scorecard if current else None)
+        card = with_option_labels(analysis.proposed.with_meanings(current.scorecard if current else None),
+                                  option_labels(ctx))
         version = identical_version(ctx.versions, card)
         if version is None:
             evidence = {**analysis.to_json(), "alignment_checked": True, "refine_run": run_id}

@@ -18,6 +18,7 @@ most ``max_bins`` remain. Missing values always have a bin of their own.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,13 +81,13 @@ class Binning:
         per_level = np.array([lookup.get(v, len(self.groups)) for v in levels] + [self.missing_index], dtype=np.int64)
         return per_level[codes]
 
-    def _group_words(self, index: int) -> str:
-        """Members in words; a large group also names the few named values it leaves out (``...; not Seed``)."""
+    def _group_words(self, index: int, options: Mapping[str, str] | None = None) -> str:
+        """Members in words; a large group also names the few named values it leaves out (``...; not seed``)."""
         members = self.groups[index]
-        text = group_words(members)
+        text = group_words(members, options)
         rest = [v for i, group in enumerate(self.groups) if i != index for v in group]
         if len(members) >= NAME_THE_REST_FROM and 0 < len(rest) < len(members) and len(rest) <= MAX_REST_NAMED:
-            text += "; not " + group_words(rest, within=True)
+            text += "; not " + group_words(rest, options, within=True)
         return text
 
     def interval(self, index: int) -> tuple[float | None, float | None]:
@@ -95,8 +96,8 @@ class Binning:
         high = self.edges[index] if index < len(self.edges) else None
         return low, high
 
-    def label(self, index: int) -> str:
-        """A readable label of a bin."""
+    def label(self, index: int, options: Mapping[str, str] | None = None) -> str:
+        """A readable label of a bin; ``options`` are the CRM's option labels of a category's values."""
         name = title(self.attribute)
         if index == self.missing_index:
             return f"{name} unknown"
@@ -104,9 +105,9 @@ class Binning:
             if index == self.other_index:
                 named = [v for group in self.groups for v in group]
                 if 0 < len(named) <= MAX_REST_NAMED and not set(named) <= {"true", "false"}:
-                    return f"{name}: not {group_words(named, last=' or ', within=True)}"
+                    return f"{name}: not {group_words(named, options, last=' or ', within=True)}"
                 return f"{name}: other values"
-            return f"{name}: {self._group_words(index)}"
+            return f"{name}: {self._group_words(index, options)}"
         low, high = self.interval(index)
         if low is None and high is None:
             return f"{name} any value"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from worker.refine.binning import Binning
 from worker.refine.criteria import BinStats, CriterionResult
 from worker.refine.exclusions import ExclusionResult, describe_effect
 from worker.refine.settings import RefineSettings
 from worker.refine.text import slug, title
-from worker.score.scorecard.model import Dimension, Scorecard, ScorecardKind, parse_scorecard
+from worker.score.scorecard.model import Criterion, Dimension, Scorecard, ScorecardKind, parse_scorecard
 
 DIMENSION_HINTS: tuple[tuple[Dimension, tuple[str, ...]], ...] = (
     (
@@ -227,3 +228,23 @@ def build_card(
         "evidence": evidence,
     }
     return parse_scorecard(document, source="proposed scorecard")
+
+
+def with_option_labels(card: Scorecard, options: Mapping[str, Mapping[str, str]]) -> Scorecard:
+    """``card`` with its category bins named by the CRM's option labels where the CRM has them
+    (``industry: Computer Software, Retail``); values without a label read as words, as before."""
+    criteria = tuple(_relabelled(c, options.get(c.attribute) or {}) for c in card.criteria)
+    return card if criteria == card.criteria else card.model_copy(update={"criteria": criteria})
+
+
+def _relabelled(criterion: Criterion, labels: Mapping[str, str]) -> Criterion:
+    groups = tuple(tuple(str(v) for v in b.values) for b in criterion.bins if b.values is not None)
+    if not labels or not groups or any(b.range is not None for b in criterion.bins):
+        return criterion
+    binning = Binning(criterion.attribute, "categorical", groups=groups)
+    bins, group = [], 0
+    for b in criterion.bins:
+        index = group if b.values is not None else binning.other_index
+        group += b.values is not None
+        bins.append(b.model_copy(update={"label": binning.label(index if index is not None else 0, labels)}))
+    return criterion.model_copy(update={"bins": tuple(bins)})
