@@ -20,6 +20,7 @@ import hashlib
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,6 +107,25 @@ def lock_key(namespace: str, connection: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+TAKEOVER_WAIT = 10.0
+"""Seconds to wait for the server to free a dead holder's advisory lock after ending its session."""
+
+
+def _session_name() -> str:
+    """This process as a PostgreSQL ``application_name`` (at most 63 bytes): ``icp pid@host``."""
+    return f"icp {os.getpid()}@{socket.gethostname()}"[:63]
+
+
+def _session_alive(name: str) -> bool | None:
+    """Whether the process a lock session names is alive: None when it is not a worker of this machine."""
+    if not name.startswith("icp "):
+        return None
+    pid, _, host = name[4:].partition("@")
+    if not pid.isdigit() or not host or not socket.gethostname().startswith(host):
+        return None
+    return holder_alive(f"{socket.gethostname()[:80]}:{pid}:session")
+
+
 class _Backend(Protocol):
     method: str
 
@@ -117,20 +137,33 @@ class _Backend(Protocol):
 
 
 class _AdvisoryLock:
-    """A PostgreSQL session-level advisory lock on a dedicated connection."""
+    """A PostgreSQL session-level advisory lock on a dedicated connection.
+
+    The session names its process (``application_name``: ``icp pid@host``). A killed worker's session
+    ends only when its server process notices (at once when idle, after its statement when busy), so a
+    lock whose holder is a process gone from this machine has its session ended
+    (``pg_terminate_backend``) and is taken once the server has freed it, within :data:`TAKEOVER_WAIT`.
+    """
 
     method = "advisory"
 
-    def __init__(self, engine: Engine, connection: str) -> None:
+    def __init__(self, engine: Engine, connection: str, sleep: Callable[[float], None] = time.sleep) -> None:
         self.engine, self.connection = engine, connection
         self._db: Connection | None = None
         self._key = 0
+        self._sleep = sleep
 
     def acquire(self) -> str | None:
         db = self.engine.connect()
         try:
             self._key = lock_key(db.execute(text("SELECT current_schema()")).scalar_one(), self.connection)
-            taken = db.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar_one()
+            taken = self._try(db)
+            if not taken:
+                holder = self._holder(db)
+                if holder is not None and _session_alive(holder[1]) is False:
+                    taken = self._take_over(db, holder)
+            if taken:
+                db.execute(text("SELECT set_config('application_name', :n, false)"), {"n": _session_name()})
             db.commit()
         except BaseException:
             db.close()
@@ -140,6 +173,31 @@ class _AdvisoryLock:
             return "another PostgreSQL session"
         self._db = db
         return None
+
+    def _try(self, db: Connection) -> bool:
+        return bool(db.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar_one())
+
+    def _holder(self, db: Connection) -> tuple[int, str] | None:
+        """The server process holding the lock and its session's name (a bigint key is classid, objid)."""
+        row = db.execute(text(
+            "SELECT a.pid, coalesce(a.application_name, '') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid::bigint = :hi "
+            "AND l.objid::bigint = :lo "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"hi": (self._key >> 32) & 0xFFFFFFFF, "lo": self._key & 0xFFFFFFFF}).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
+
+    def _take_over(self, db: Connection, holder: tuple[int, str]) -> bool:
+        """End the dead holder's session and take the lock once the server has freed it."""
+        log.warning("run_lock.dead_holder", connection=self.connection, session=holder[1], server_pid=holder[0])
+        db.execute(text("SELECT pg_terminate_backend(:p)"), {"p": holder[0]})
+        waited = 0.0
+        while waited < TAKEOVER_WAIT:
+            if self._try(db):
+                return True
+            self._sleep(0.1)
+            waited += 0.1
+        return False
 
     def renew(self) -> bool:
         assert self._db is not None
