@@ -139,7 +139,7 @@ class Sync:
         ordered = False
         try:
             for page, last in _with_last_flag(self._timed_pages(request)):
-                records = [r for r in page.records if mark.admits(r)] if page.ordered else list(page.records)
+                records = self._admitted(object_type, page, mark)
                 mark, ordered = mark.advance(records), page.ordered
                 held.extend(records)
                 if len(held) >= STORE_BATCH or last:
@@ -154,6 +154,33 @@ class Sync:
             self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
                  unchanged=self.report.unchanged[object_type], quarantined=self.report.quarantined[object_type])
+
+    def _admitted(self, object_type: ObjectType, page: Page, mark: Watermark) -> list[RawRecord]:
+        """The records of a page to take: all of an unordered page; of an ordered one, those the watermark admits
+        and, among those stamped before it (a connector's look-back, e.g. Salesforce's), the ones the store does
+        not hold at that stamp: committed after the previous pull had read past their time."""
+        if not page.ordered:
+            return list(page.records)
+        taken = [r for r in page.records if mark.admits(r)]
+        earlier = [r for r in page.records if mark.value is not None and r.modified_at is not None
+                   and r.modified_at < mark.value]
+        return self._late_commits(object_type, earlier) + taken if earlier else taken
+
+    def _late_commits(self, object_type: ObjectType, records: list[RawRecord]) -> list[RawRecord]:
+        model: Any = MODELS[object_type]
+        stamped = hasattr(model, "modified_at")
+        columns = [col(model.id), col(model.modified_at)] if stamped else [col(model.id)]
+        stored: dict[str, datetime | None] = {}
+        ids = [r.id for r in records]
+        with Session(self.engine) as session:
+            for start in range(0, len(ids), 500):
+                for row in session.execute(select(*columns).where(
+                        col(model.connection) == self.connection, col(model.id).in_(ids[start:start + 500]))):
+                    stored[row[0]] = row[1] if stamped else None
+        late = [r for r in records if r.id not in stored or (stamped and _newer(r.modified_at, stored[r.id]))]
+        if late:
+            log.info("sync.late_commits", object=object_type, records=len(late))
+        return late
 
     def _has_rows(self, model: Any) -> bool:
         """Whether the store holds rows of this table for the connection (none: nothing to compare pulled ones with)."""
@@ -229,6 +256,10 @@ class Sync:
             else:
                 rows.append(row_of(self.connection, result, now))
         return rows, bad
+
+
+def _newer(pulled: datetime | None, stored: datetime | None) -> bool:
+    return stored is None or (pulled is not None and stored < pulled)
 
 
 def _link_deal_accounts(session: Session, connection: str, rows: list[dict[str, Any]]) -> None:
