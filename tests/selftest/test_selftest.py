@@ -43,6 +43,18 @@ def test_leadership_tasks_need_one_per_role_and_version() -> None:
     assert duplicate_tasks([*tasks, CrmTask("k1", [], "again")]) == 1
 
 
+def test_the_report_splits_its_counts_by_crm_and_store() -> None:
+    results = [TrialResult(Trial(1, "hubspot", "sqlite", "tasks", None, 1), killed=True, recovered=True),
+               TrialResult(Trial(2, "salesforce", "postgresql", "pull", None, 2), killed=True, recovered=True,
+                           duplicate_writes=3)]
+    document = SelftestReport(results).to_json()
+    assert document["by_crm_and_store"]["hubspot/sqlite"]["duplicate writes"] == 0
+    assert document["by_crm_and_store"]["salesforce/postgresql"] == {
+        "trials": 1, "recovered": 1, "records lost": 0, "duplicate writes": 3, "duplicate tasks": 0,
+        "lost tasks": 0, "wrong final values": 0}
+    assert document["totals"]["duplicate writes"] == 3 and not document["passed"]
+
+
 def test_every_fault_kind_is_armed_by_each_crm() -> None:
     """The fault kinds the plan names exist for the CRM they are planned on."""
     for crm_class, crm in ((HubSpotCrm, "hubspot"), (SalesforceCrm, "salesforce")):

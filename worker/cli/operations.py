@@ -131,11 +131,16 @@ def selftest(
     if json_output:
         print_json(report.to_json())
     else:
-        table = Table("", "count", title="icp selftest")
+        combos = report.combos()
+        table = Table("", "all", *(f"{crm}/{store}" for crm, store in combos), title="icp selftest")
+        columns = [report.totals(), *(report.totals(crm, store) for crm, store in combos)]
         for row in ROWS:
-            value = report.totals()[row]
-            bad = row not in ("trials", "recovered") and value or row == "recovered" and value < len(trials)
-            table.add_row(row, f"[red]{value}[/]" if bad else str(value))
+            cells = []
+            for column in columns:
+                value = column[row]
+                bad = row not in ("trials", "recovered") and value or row == "recovered" and value < column["trials"]
+                cells.append(f"[red]{value}[/]" if bad else str(value))
+            table.add_row(row, *cells)
         console.print(table)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)

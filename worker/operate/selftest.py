@@ -93,9 +93,9 @@ class SelftestReport:
 
     results: list[TrialResult]
 
-    def totals(self) -> dict[str, int]:
-        """The table's figures."""
-        r = self.results
+    def totals(self, crm: str | None = None, store: str | None = None) -> dict[str, int]:
+        """The table's figures (of one CRM and/or store's trials when named)."""
+        r = [x for x in self.results if crm in (None, x.trial.crm) and store in (None, x.trial.store)]
         return {"trials": len(r), "recovered": sum(x.recovered for x in r),
                 "records lost": sum(x.records_lost for x in r),
                 "duplicate writes": sum(x.duplicate_writes for x in r),
@@ -109,9 +109,14 @@ class SelftestReport:
         return totals["recovered"] == totals["trials"] and all(v == 0 for k, v in totals.items()
                                                                  if k not in ("trials", "recovered"))
 
+    def combos(self) -> list[tuple[str, str]]:
+        """The (CRM, store) pairs the trials ran on, in plan order."""
+        return list(dict.fromkeys((x.trial.crm, x.trial.store) for x in self.results))
+
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: the totals and each trial."""
+        """A JSON-ready dict: the totals (also per CRM and store) and each trial."""
         return {"passed": self.passed, "totals": self.totals(),
+                "by_crm_and_store": {f"{crm}/{store}": self.totals(crm, store) for crm, store in self.combos()},
                 "trials": [asdict(r.trial) | {k: v for k, v in asdict(r).items() if k != "trial"}
                            for r in self.results]}
 
