@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 from sqlmodel import Session, col
 
 from connectors.base import Connector
@@ -23,6 +23,7 @@ from worker.store import Deal, QuarantineRow, WrittenDeal, WrittenSnapshot, sess
 
 log = get_logger("worker.writeback.deals")
 CHUNK = 1_000
+READ_BATCH = 5_000
 
 __all__ = ["DealReport", "DealWriteBack", "write_deal_fields"]
 
@@ -46,26 +47,28 @@ class DealWriteBack:
         self.owned, self.run_id = owned, run_id
 
     def pending(self) -> tuple[dict[str, dict[str, str]], int]:
-        """(deal id → the values it should show, for deals whose values changed; how many are unchanged)."""
-        with Session(self.engine) as session:
-            shown = {a: v for a, v in session.execute(select(
-                col(WrittenSnapshot.account_id), col(WrittenSnapshot.values)).where(
-                col(WrittenSnapshot.connection) == self.connection)).all()}
-            deals = session.execute(select(col(Deal.id), col(Deal.account_id)).where(
-                col(Deal.connection) == self.connection, col(Deal.outcome) == "open", col(Deal.deleted) == False)).all()  # noqa: E712
-            sent = {d: v for d, v in session.execute(select(col(WrittenDeal.deal_id), col(WrittenDeal.values)).where(
-                col(WrittenDeal.connection) == self.connection)).all()}
+        """(deal id → the values it should show, for deals whose values changed; how many are unchanged).
+
+        Open deals are read joined with their account's snapshot and what each was last sent, streamed
+        :data:`READ_BATCH` at a time: the snapshots of every account are never held at once."""
+        query = select(col(Deal.id), col(WrittenSnapshot.values), col(WrittenDeal.values)).join(
+            WrittenSnapshot, and_(col(WrittenSnapshot.connection) == col(Deal.connection),
+                                  col(WrittenSnapshot.account_id) == col(Deal.account_id))).outerjoin(
+            WrittenDeal, and_(col(WrittenDeal.connection) == col(Deal.connection),
+                              col(WrittenDeal.deal_id) == col(Deal.id))).where(
+            col(Deal.connection) == self.connection, col(Deal.outcome) == "open", col(Deal.deleted) == False)  # noqa: E712
         changes: dict[str, dict[str, str]] = {}
         unchanged = 0
-        for deal_id, account_id in deals:
-            values = shown.get(account_id or "")
-            if not values or not values.get("score"):
-                continue
-            desired = {"score": str(values["score"]), "tier": str(values.get("tier") or "")}
-            if sent.get(deal_id) == desired:
-                unchanged += 1
-            else:
-                changes[deal_id] = desired
+        with Session(self.engine) as session:
+            for rows in session.execute(query.execution_options(yield_per=READ_BATCH)).partitions():
+                for deal_id, values, sent in rows:
+                    if not values or not values.get("score"):
+                        continue
+                    desired = {"score": str(values["score"]), "tier": str(values.get("tier") or "")}
+                    if sent == desired:
+                        unchanged += 1
+                    else:
+                        changes[deal_id] = desired
         return changes, unchanged
 
     def run(self, now: datetime) -> DealReport:
