@@ -96,7 +96,20 @@ class CycleBench:
         self.pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1)
 
     def run(self) -> dict[str, Any]:
-        """Measure everything; return the figures (also printed unless ``console`` is quiet)."""
+        """Measure everything; return the figures (also printed unless ``console`` is quiet).
+
+        On PostgreSQL the cycles run in a scratch schema of the given database (created empty, dropped at
+        the end), so that every run starts from fresh tables: rows deleted by earlier runs stay in a
+        table's pages until it is vacuumed, and a server without autovacuum never does."""
+        if not self.url.startswith("postgresql"):
+            return self._run()
+        from worker.store.scratch import scratch_schema
+
+        with scratch_schema(self.url, "bench") as url:
+            self.url = url
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         opts = self.options
         self.console.print(f"generating a {opts.crm} sandbox portal of {opts.accounts:,} companies...")
         sandbox = BenchSandbox(opts.crm, opts.seed, opts.accounts)
@@ -111,7 +124,6 @@ class CycleBench:
         finally:
             sandbox.stop()
             self.pool.terminate()
-            self._cleanup()
         figures = {"crm": opts.crm, "accounts": opts.accounts, "deals": info["deals"], "notes": info["notes"],
                    "changed_share": opts.changed, "rate_limit_per_10s": opts.rate_limit,
                    "store": "postgresql" if self.url.startswith("postgresql") else "sqlite",
@@ -180,22 +192,6 @@ class CycleBench:
                 result["floor_seconds"] = round(floor_seconds(calls, 0, self.options.rate_limit, SEARCH_PER_SECOND), 1)
             results.append(result)
         return results
-
-    def _cleanup(self) -> None:
-        """Remove the benchmark connection's rows from a shared store (a SQLite file goes with its folder)."""
-        if not self.url.startswith("postgresql"):
-            return
-        from sqlalchemy import text
-        from sqlmodel import SQLModel
-
-        from worker.store import make_engine
-
-        engine = make_engine(self.url)
-        with engine.begin() as db:
-            for table in SQLModel.metadata.sorted_tables:
-                if "connection" in table.columns:
-                    db.execute(text(f"DELETE FROM {table.name} WHERE connection = :c"), {"c": self.connection})
-        engine.dispose()
 
 
 def cycle_figures(name: str, summary: dict[str, Any], stats: dict[str, Any], info: dict[str, Any],
