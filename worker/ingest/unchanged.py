@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, SQLModel, col
 
 from worker.store import Account, Deal
@@ -72,12 +72,25 @@ class UnchangedRecords:
     def changed(self, session: Session, rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
         """The rows that differ from the store (new records included), and how many were dropped.
 
-        Rows carry their fingerprint (:meth:`keyed`); records stored without one are compared in full."""
+        Rows carry their fingerprint (:meth:`keyed`); records stored without one are compared in full, and
+        those found unchanged get their fingerprint stored (in the caller's transaction)."""
         stored = self._stored(session, [row["id"] for row in rows])
         unkeyed = [i for i, old in stored.items() if old["content_key"] is None]
         full = self._stored_in_full(session, unkeyed) if unkeyed else {}
         kept = [row for row in rows if row["id"] not in stored or self._differs_from(row, stored[row["id"]], full)]
+        if full:
+            changed = {row["id"] for row in kept}
+            self._store_keys(session, [row for row in rows if row["id"] in full and row["id"] not in changed])
         return kept, len(rows) - len(kept)
+
+    def _store_keys(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Save the fingerprints of unchanged records stored before fingerprints were kept."""
+        if not rows:
+            return
+        table = self.model.__table__  # type: ignore[attr-defined]
+        statement = update(table).where(table.c.connection == bindparam("c"), table.c.id == bindparam("i")).values(
+            content_key=bindparam("k"))
+        session.execute(statement, [{"c": self.connection, "i": row["id"], "k": row["content_key"]} for row in rows])
 
     def keyed(self, rows: Iterable[dict[str, Any]]) -> None:
         """Add each row's fingerprint (``content_key``), stored with it for the next comparison."""
