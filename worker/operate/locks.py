@@ -109,6 +109,8 @@ def lock_key(namespace: str, connection: str) -> int:
 
 TAKEOVER_WAIT = 10.0
 """Seconds to wait for the server to free a dead holder's advisory lock after ending its session."""
+EXITING_WAIT = 2.0
+"""Seconds to wait for a lock whose session no longer shows among the server's sessions (it is ending)."""
 
 
 def _session_name() -> str:
@@ -160,7 +162,9 @@ class _AdvisoryLock:
             taken = self._try(db)
             if not taken:
                 holder = self._holder(db)
-                if holder is not None and _session_alive(holder[1]) is False:
+                if holder is None:  # its session is ending (it no longer shows among the server's sessions)
+                    taken = self._wait_free(db, EXITING_WAIT)
+                elif _session_alive(holder[1]) is False:
                     taken = self._take_over(db, holder)
             if taken:
                 db.execute(text("SELECT set_config('application_name', :n, false)"), {"n": _session_name()})
@@ -191,8 +195,12 @@ class _AdvisoryLock:
         """End the dead holder's session and take the lock once the server has freed it."""
         log.warning("run_lock.dead_holder", connection=self.connection, session=holder[1], server_pid=holder[0])
         db.execute(text("SELECT pg_terminate_backend(:p)"), {"p": holder[0]})
+        return self._wait_free(db, TAKEOVER_WAIT)
+
+    def _wait_free(self, db: Connection, seconds: float) -> bool:
+        """Try the lock every tenth of a second for ``seconds``; True once taken."""
         waited = 0.0
-        while waited < TAKEOVER_WAIT:
+        while waited < seconds:
             if self._try(db):
                 return True
             self._sleep(0.1)
