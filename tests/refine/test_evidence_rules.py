@@ -15,6 +15,7 @@ from worker.refine.design import choose_design, group_keys, kfold_splits
 from worker.refine.leakage import judge
 from worker.refine.stats import auc_delong, auc_difference
 from worker.refine.timing import AttributeTiming
+from worker.refine.vocabulary import plural
 
 SETTINGS = RefineSettings()
 DAY = 86_400.0
@@ -130,6 +131,8 @@ def test_a_proposal_that_does_not_beat_the_version_in_force_is_no_improvement() 
     assert again.status == "no_improvement" and again.proposed is not None
     assert again.headline.startswith("No improvement over the version in force")
     assert "against" in again.headline and "95% CI" in again.headline and "--accept-risks" in again.headline
+    counts = plural(len(again.proposed.criteria), "criterion", "criteria")
+    assert f"({counts} and {plural(len(again.proposed.exclusions), 'exclusion')}.)" in again.headline
     assert again.risks and again.risks[0].startswith("no_improvement")
     assert again.to_json()["risks"] == list(again.risks)
 

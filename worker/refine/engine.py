@@ -31,6 +31,7 @@ from worker.refine.serialize import to_plain
 from worker.refine.settings import RefineSettings
 from worker.refine.triggers import TriggerResult, find_triggers
 from worker.refine.validation import Validation, validate
+from worker.refine.vocabulary import plural
 from worker.score.scorecard import Scorecard, Scorer, ScoreResult
 
 Status = Literal["proposed", "no_improvement", "no_lift", "stopped", "hypothesis"]
@@ -384,13 +385,13 @@ def _headline(
             else validation.verdict.split(": ", 1)[-1]
         )
         return f"No reliable lift: {why}. No scorecard is proposed, and the statistics below are not an ICP."
-    criteria = len(proposed.criteria) if proposed else 0
-    exclusions = len(proposed.exclusions) if proposed else 0
+    criteria = plural(len(proposed.criteria) if proposed else 0, "criterion", "criteria")
+    exclusions = plural(len(proposed.exclusions) if proposed else 0, "exclusion")
     compared = comparison_words(validation, "the version in force")
     if status == "no_improvement":
         return (f"No improvement over the version in force: the proposal {compared}. Approving it needs "
-                f"--accept-risks. ({criteria} criteria and {exclusions} exclusions.)")
-    return f"Proposed: {criteria} criteria and {exclusions} exclusions; it {compared}; {validation.verdict}."
+                f"--accept-risks. ({criteria} and {exclusions}.)")
+    return f"Proposed: {criteria} and {exclusions}; it {compared}; {validation.verdict}."
 
 
 def _messages(definition: TargetDefinition, validation: Validation, hypothesis: bool) -> tuple[str, ...]:
