@@ -55,3 +55,19 @@ def test_accounts_stored_without_a_fingerprint_are_compared_in_full_and_get_one(
         kept, same = check.changed(session, pulled)
     assert [r["id"] for r in kept] == ["2"] and same == 1
     assert _keys(engine)["1"] == pulled[0]["content_key"]
+
+
+def test_tables_written_in_bulk_get_planner_statistics(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    from worker.store import refresh_statistics
+
+    migrate(engine)
+    refresh_statistics(engine, 10, Account)  # a few rows: nothing to do
+    refresh_statistics(engine, 10_000, Account)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            analyzed = connection.execute(text(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'account' "
+                "AND schemaname = current_schema()")).scalar()
+        assert analyzed is not None

@@ -27,7 +27,17 @@ from worker.ingest.records import AccountRecord, DealRecord, EvidenceNote, Owner
 from worker.ingest.unchanged import UnchangedAccounts, UnchangedDeals, UnchangedRecords
 from worker.ingest.watermark import Watermark
 from worker.logs import get_logger
-from worker.store import Account, Deal, EvidenceNoteRow, Owner, QuarantineRow, SyncWatermark, session_scope, upsert
+from worker.store import (
+    Account,
+    Deal,
+    EvidenceNoteRow,
+    Owner,
+    QuarantineRow,
+    SyncWatermark,
+    refresh_statistics,
+    session_scope,
+    upsert,
+)
 
 OBJECT_ORDER: tuple[ObjectType, ...] = ("owners", "accounts", "deals", "notes")
 PROGRESS_EVERY = 5_000
@@ -152,6 +162,7 @@ class Sync:
             raise
         if held or ordered:
             self._flush(object_type, held, mark, ordered and object_type != "owners", started_at)
+        refresh_statistics(self.engine, self.report.stored[object_type], MODELS[object_type])
         log.info("sync.done", object=object_type, pulled=self.report.pulled[object_type],
                  unchanged=self.report.unchanged[object_type], quarantined=self.report.quarantined[object_type])
 

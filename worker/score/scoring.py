@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 from worker.score.scorecard import Scorecard, Scorer, ScoreResult
 from worker.score.scorecard.labels import NO_LABELS, FieldLabels
 from worker.score.versions import VersionInfo
-from worker.store import Account, AccountScore, ScoringState, session_scope, upsert
+from worker.store import Account, AccountScore, ScoringState, refresh_statistics, session_scope, upsert
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,7 @@ def score_store(engine: Engine, connection: str, version: VersionInfo, now: date
         upsert(session, ScoringState, [{"connection": connection, "version": version.version, "inputs_key": key,
                                         "scored_through": now,
                                         "full_at": now if full or state is None else state.full_at}])
+    refresh_statistics(engine, report.changed, AccountScore)
     return report
 
 

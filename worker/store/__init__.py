@@ -3,7 +3,7 @@
 SQLite is the embedded default; any SQLAlchemy PostgreSQL URL works in production.
 """
 
-from worker.store.db import StoreError, make_engine, migrate, session_scope, upsert
+from worker.store.db import StoreError, make_engine, migrate, refresh_statistics, session_scope, upsert
 from worker.store.models import (
     Account,
     AccountScore,
@@ -61,6 +61,7 @@ __all__ = [
     "WrittenSnapshot",
     "make_engine",
     "migrate",
+    "refresh_statistics",
     "session_scope",
     "upsert",
 ]
