@@ -62,7 +62,11 @@ def history_fields(mapping: FieldMapping) -> dict[str, str]:
 
 
 def accounts_to_read(session: Session, connection: str) -> list[str]:
-    """Accounts with closed deals whose history was never read or is older than their last change."""
+    """Accounts with closed deals whose history was never read or is older than their last change.
+
+    The last change is when the account was last stored (``synced_at``, the start of the run that stored
+    it): a record read back unchanged but for the worker's own write is not stored again, so its history
+    is not read again either."""
     closed = select(col(Deal.account_id)).where(
         col(Deal.connection) == connection, col(Deal.deleted) == False, col(Deal.outcome).in_(("won", "lost")),  # noqa: E712
         col(Deal.account_id).is_not(None)).distinct()
@@ -70,7 +74,7 @@ def accounts_to_read(session: Session, connection: str) -> list[str]:
             .where(col(AttributeHistory.connection) == connection)
             .group_by(col(AttributeHistory.account_id)).subquery())
     rows = session.execute(
-        select(col(Account.id), col(Account.modified_at), read.c.read_at)
+        select(col(Account.id), col(Account.synced_at), read.c.read_at)
         .join(read, read.c.account_id == col(Account.id), isouter=True)
         .where(col(Account.connection) == connection, col(Account.deleted) == False, col(Account.id).in_(closed))  # noqa: E712
         .order_by(col(Account.id)))

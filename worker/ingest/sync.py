@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select, update
 from sqlmodel import Session, SQLModel, col
 
 from connectors.base import Connector, ObjectType, Page, PullRequest, RawRecord
@@ -240,8 +240,11 @@ class Sync:
             if object_type in self.unchanged:
                 self.unchanged[object_type].keyed(rows)
             if object_type in self.unchanged and self._compare:
+                pulled = rows
                 rows, same = self.unchanged[object_type].changed(session, rows)
                 self.report.unchanged[object_type] += same
+                if same:
+                    _restamp(session, model, self.connection, pulled, rows)
             upsert(session, model, rows)
             for q in bad:
                 session.add(QuarantineRow(connection=self.connection, run_id=self.run_id, object_type=q.object_type,
@@ -267,6 +270,20 @@ class Sync:
             else:
                 rows.append(row_of(self.connection, result, now))
         return rows, bad
+
+
+def _restamp(session: Session, model: Any, connection: str, pulled: list[dict[str, Any]],
+             kept: list[dict[str, Any]]) -> None:
+    """The rows not stored again (unchanged but for their stamps) keep the CRM's current modification time, so a
+    look-back that reads them again knows them as seen (:meth:`Sync._late_commits`); nothing else of them moves."""
+    stored = {row["id"] for row in kept}
+    table = model.__table__
+    statement = update(table).where(table.c.connection == bindparam("c"), table.c.id == bindparam("i")).values(
+        modified_at=bindparam("m"))
+    params = [{"c": connection, "i": row["id"], "m": row["modified_at"]} for row in pulled
+              if row["id"] not in stored and row.get("modified_at") is not None]
+    if params:
+        session.execute(statement, params)
 
 
 def _newer(pulled: datetime | None, stored: datetime | None) -> bool:
