@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.bench.cycle_minimum import minimum_calls, salesforce_endpoint
+from worker.bench.cycle_minimum import floor_seconds, minimum_calls, salesforce_endpoint
 
 INFO = {"crm": "salesforce", "accounts": 10_000, "deals": 7_409, "notes": 3_823, "owners": 61}
 
@@ -64,3 +64,12 @@ def test_salesforce_many_deals_take_a_bulk_job_of_their_own() -> None:
     least = minimum_calls(INFO, calls, _summary(written=100_000, deals_written=15_075), None)
     assert least["POST jobs/ingest"] == 2 and least["GET jobs/ingest/{id}"] == 2
     assert "PATCH composite/sobjects" not in least
+
+
+def test_the_rate_limit_floor_is_that_of_a_rolling_window() -> None:
+    """190 per rolling 10 s: calls 1-190 go at once, 191-380 at 10 s, 381-420 at 20 s."""
+    assert floor_seconds(190, 0, 190, 5) == 0.0
+    assert floor_seconds(191, 0, 190, 5) == 10.0
+    assert floor_seconds(420, 0, 190, 5) == 20.0
+    assert floor_seconds(0, 0, 190, 5) == 0.0
+    assert floor_seconds(10, 26, 190, 5) == 5.0  # searches: 5 per rolling second

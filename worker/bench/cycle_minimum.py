@@ -138,8 +138,13 @@ def _salesforce_writes(least: dict[str, int], calls: dict[str, int], summary: di
 
 
 def floor_seconds(calls: int, searches: int, per_10s: int, search_per_second: int) -> float:
-    """The least wall time a rolling limit allows: the first window's calls go at once, then ``per_10s``
-    every 10 s (searches, exempt from that window, at ``search_per_second``)."""
-    burst = max(0, calls - per_10s) / per_10s * 10.0
-    search = max(0, searches - search_per_second) / search_per_second
+    """The least wall time a rolling limit allows.
+
+    No window of 10 s may hold more than ``per_10s`` calls, so call ``k * per_10s + 1`` cannot go before
+    ``k * 10`` s after the first: the floor is ``10 * ((calls - 1) // per_10s)`` (not ``calls / rate``,
+    which a rolling window never reaches). Searches, exempt from that window, are held to
+    ``search_per_second`` in any second the same way.
+    """
+    burst = 10.0 * ((calls - 1) // per_10s) if calls > 0 else 0.0
+    search = float((searches - 1) // search_per_second) if searches > 0 else 0.0
     return max(burst, search)
