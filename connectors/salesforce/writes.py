@@ -5,7 +5,9 @@ answer lists each record's outcome in request order, and the records that failed
 that may pass are sent once more, on their own. A call that fails after Salesforce may have acted
 (a 5xx, a timeout) is retried only for the records a query shows do not hold their values yet.
 Bulk: one update job; its failed records are fetched (``failedResults``) and reported with
-Salesforce's reason.
+Salesforce's reason. A job whose outcome is unknown (the connection failed while it was created,
+filled, closed or polled) is never started again: the records are read back and only those that do
+not hold their values go through collections.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from simple_salesforce.exceptions import SalesforceOperationError
 from simple_salesforce.format import format_soql
 
 from connectors.base import WriteOutcome
+from connectors.errors import RetriableError
 from connectors.idempotent import same_value, update_once
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.streams import check_query_page
@@ -55,6 +58,10 @@ class AccountWriter:
         """Collections below the bulk threshold, one bulk job at or above it (Accounts)."""
         if sobject == "Account" and len(updates) >= self.bulk_threshold:
             return self._bulk(updates)
+        return self._collections(updates, sobject)
+
+    def _collections(self, updates: Updates, sobject: str = "Account") -> WriteOutcome:
+        """Collections of :data:`COLLECTION_SIZE`, each never applied twice; retriable refusals sent once more."""
         succeeded: list[str] = []
         failed: dict[str, str] = {}
         ids = list(updates)
@@ -115,6 +122,13 @@ class AccountWriter:
             errors[record_id] = ("UNKNOWN", "UNKNOWN: no result returned for this record")
         return errors
 
+    def _after_unknown_job(self, updates: Updates) -> WriteOutcome:
+        """A bulk job that may have run, in part or whole: what already holds is done, the rest is sent
+        through collections (a second job could apply every record twice)."""
+        held = self.holding(updates)
+        rest = self._collections({i: v for i, v in updates.items() if i not in held})
+        return WriteOutcome((*sorted(held), *rest.succeeded), rest.failed)
+
     def _failed_records(self, job_id: str) -> str:
         return self.client.call("GET jobs/ingest/{id}/failedResults",
                                 lambda sf: _bulk2(sf).Account.get_failed_records(job_id))
@@ -126,9 +140,11 @@ class AccountWriter:
         records = [{c: row.get(c, "") for c in columns} for row in rows]
         try:
             jobs = self.client.call("POST jobs/ingest (update)", lambda sf: _bulk2(sf).Account.update(
-                records=records, wait=self.bulk_poll_seconds))
+                records=records, wait=self.bulk_poll_seconds), retry=False)
         except SalesforceOperationError as exc:
             return WriteOutcome((), {i: f"BULK_JOB_FAILED: {exc}"[:300] for i in updates})
+        except RetriableError:
+            return self._after_unknown_job(updates)
         failed: dict[str, str] = {}
         for job in jobs:
             if int(job.get("numberRecordsFailed", 0)):

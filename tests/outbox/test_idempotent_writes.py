@@ -211,3 +211,29 @@ def _kill_as_the_crm_writes(hs: Any, store_url: str) -> subprocess.Popen[bytes]:
     finally:
         hs.server.observers.remove(kill)
     return child
+
+
+@pytest.mark.parametrize("fault", ["timeout after acting", "502 after acting", "500 before acting"])
+def test_a_bulk_job_whose_outcome_is_unknown_is_never_started_again(engine: Engine, fault: str) -> None:
+    """The connection fails as the bulk job is closed (Salesforce then runs it, or not): the records are
+    read back and only those that do not hold their values go through collections, once each."""
+    with salesforce_harness(accounts=30, bulk_threshold=5) as harness:
+        ctx = ready_context(engine, harness.connector, "salesforce")
+        jobs: list[str] = []
+        collections = Counter[str]()
+
+        def observe(request: Request, response: Response) -> None:
+            if request.route == "POST /services/data/v{version}/jobs/ingest" and response.status < 300:
+                jobs.append(str((response.body or {}).get("id")))
+            if request.route == SALESFORCE_UPDATE and response.status < 300:
+                collections.update(str(r["id"]) for r in (request.body or {}).get("records", []))
+
+        harness.server.observers.append(observe)
+        ids = harness.account_ids()[:6]
+        updates = _updates(ctx, ids, "v7")
+        harness.server.faults.add("PATCH /services/data/v{version}/jobs/ingest/{job}", **FAULTS[fault])
+        outcome = harness.connector.write_accounts(updates)
+        assert sorted(outcome.succeeded) == sorted(ids) and not outcome.failed
+        assert len(jobs) == 1, jobs  # never a second job
+        assert collections == (Counter(ids) if fault == "500 before acting" else Counter()), collections
+        assert harness.connector.holding(updates) == set(ids)
