@@ -171,7 +171,8 @@ class SalesforceConnector(Connector):
         return self._writer.write(typed)
 
     def write_deals(self, updates: Mapping[str, Mapping[str, str | None]]) -> WriteOutcome:
-        """Owned Opportunity fields through sObject Collections, 200 a call."""
+        """Owned Opportunity fields through sObject Collections, 200 a call, or one Bulk API 2.0 job above the
+        threshold."""
         typed = {i: {name: coerce(value, self.schema.field_type("Opportunity", name)) for name, value in values.items()}
                  for i, values in updates.items()}
         missing = sorted({n for values in updates.values() for n in values

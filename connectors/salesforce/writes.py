@@ -1,4 +1,5 @@
-"""Write-back of owned Account fields: sObject Collections, or one Bulk API 2.0 job above a threshold.
+"""Write-back of owned Account and Opportunity fields: sObject Collections, or one Bulk API 2.0 job above a
+threshold.
 
 Collections: ``PATCH composite/sobjects`` with 200 records a call and ``allOrNone: false``; the
 answer lists each record's outcome in request order, and the records that failed for a reason
@@ -55,9 +56,9 @@ class AccountWriter:
         self._on_bulk = on_bulk
 
     def write(self, updates: Updates, sobject: str = "Account") -> WriteOutcome:
-        """Collections below the bulk threshold, one bulk job at or above it (Accounts)."""
-        if sobject == "Account" and len(updates) >= self.bulk_threshold:
-            return self._bulk(updates)
+        """Collections below the bulk threshold, one bulk job at or above it."""
+        if len(updates) >= self.bulk_threshold:
+            return self._bulk(updates, sobject)
         return self._collections(updates, sobject)
 
     def _collections(self, updates: Updates, sobject: str = "Account") -> WriteOutcome:
@@ -122,33 +123,33 @@ class AccountWriter:
             errors[record_id] = ("UNKNOWN", "UNKNOWN: no result returned for this record")
         return errors
 
-    def _after_unknown_job(self, updates: Updates) -> WriteOutcome:
+    def _after_unknown_job(self, updates: Updates, sobject: str) -> WriteOutcome:
         """A bulk job that may have run, in part or whole: what already holds is done, the rest is sent
         through collections (a second job could apply every record twice)."""
-        held = self.holding(updates)
-        rest = self._collections({i: v for i, v in updates.items() if i not in held})
+        held = self.holding(updates, sobject)
+        rest = self._collections({i: v for i, v in updates.items() if i not in held}, sobject)
         return WriteOutcome((*sorted(held), *rest.succeeded), rest.failed)
 
-    def _failed_records(self, job_id: str) -> str:
+    def _failed_records(self, job_id: str, sobject: str) -> str:
         return self.client.call("GET jobs/ingest/{id}/failedResults",
-                                lambda sf: _bulk2(sf).Account.get_failed_records(job_id))
+                                lambda sf: getattr(_bulk2(sf), sobject).get_failed_records(job_id))
 
-    def _bulk(self, updates: Updates) -> WriteOutcome:
+    def _bulk(self, updates: Updates, sobject: str) -> WriteOutcome:
         """One Bulk API 2.0 update job; failed records fetched and reported."""
         rows = [{"Id": i, **{k: _csv_value(v) for k, v in values.items()}} for i, values in updates.items()]
         columns = list(dict.fromkeys(k for row in rows for k in row))
         records = [{c: row.get(c, "") for c in columns} for row in rows]
         try:
-            jobs = self.client.call("POST jobs/ingest (update)", lambda sf: _bulk2(sf).Account.update(
+            jobs = self.client.call("POST jobs/ingest (update)", lambda sf: getattr(_bulk2(sf), sobject).update(
                 records=records, wait=self.bulk_poll_seconds), retry=False)
         except SalesforceOperationError as exc:
             return WriteOutcome((), {i: f"BULK_JOB_FAILED: {exc}"[:300] for i in updates})
         except RetriableError:
-            return self._after_unknown_job(updates)
+            return self._after_unknown_job(updates, sobject)
         failed: dict[str, str] = {}
         for job in jobs:
             if int(job.get("numberRecordsFailed", 0)):
-                failed.update(_failed_rows(self._failed_records(str(job["job_id"]))))
+                failed.update(_failed_rows(self._failed_records(str(job["job_id"]), sobject)))
         if self._on_bulk is not None:
             self._on_bulk(",".join(str(j["job_id"]) for j in jobs), len(updates), len(failed))
         return WriteOutcome(tuple(i for i in updates if i not in failed), failed)

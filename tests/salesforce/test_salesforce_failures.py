@@ -15,6 +15,7 @@ from tests.contract.harness import (
     SalesforceHarness,
     approve_starter,
     make_context,
+    ready_context,
     salesforce_harness,
     salesforce_settings,
 )
@@ -153,3 +154,19 @@ def test_every_call_has_a_timeout(sf: SalesforceHarness, sf_options: dict[str, A
     sf.server.faults.add(LIMITS, 200, body={}, delay=0.8)
     sf.connector.check_fields([])
     assert sf.connector.calls["GET limits"] == 2
+
+
+def test_deals_above_the_threshold_go_through_one_bulk_job(engine: Engine) -> None:
+    """Owned Opportunity fields use the bulk path like Accounts: one job for a write at or above the threshold."""
+    with salesforce_harness(accounts=60, bulk_threshold=5) as harness:
+        ctx = ready_context(engine, harness.connector, "salesforce")
+        objects: list[str] = []
+        harness.server.observers.append(lambda request, response: objects.append(str((request.body or {}).get(
+            "object"))) if request.route == JOBS and response.status < 300 else None)
+        deals = [r.id for p in harness.connector.pull(PullRequest("deals", [], until=WORLD_NOW)) for r in p.records][:6]
+        owned = ctx.mapping.owned_deals
+        assert owned is not None
+        outcome = harness.connector.write_deals({d: {owned.score: "61", owned.tier: "B"} for d in deals})
+        assert sorted(outcome.succeeded) == sorted(deals) and not outcome.failed
+        assert objects == ["Opportunity"] and harness.server.collection_sizes == []
+        assert all(harness.deal_values(d)[owned.tier] == "B" for d in deals)

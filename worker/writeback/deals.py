@@ -22,7 +22,6 @@ from worker.logs import get_logger
 from worker.store import Deal, QuarantineRow, WrittenDeal, WrittenSnapshot, session_scope, upsert
 
 log = get_logger("worker.writeback.deals")
-CHUNK = 1_000
 READ_BATCH = 5_000
 
 __all__ = ["DealReport", "DealWriteBack", "write_deal_fields"]
@@ -76,9 +75,10 @@ class DealWriteBack:
         report = DealReport()
         changes, report.unchanged = self.pending()
         ids = sorted(changes)
+        size = max(1, self.connector.write_chunk(len(ids)))  # a CRM batch, or everything in one bulk job
         try:
-            for start in range(0, len(ids), CHUNK):
-                self._send({i: changes[i] for i in ids[start:start + CHUNK]}, report, now)
+            for start in range(0, len(ids), size):
+                self._send({i: changes[i] for i in ids[start:start + size]}, report, now)
         except FatalError as exc:  # the deal fields are missing (no `icp setup` since they were added)
             if not isinstance(exc, MissingFieldsError) and exc.status != 400:
                 raise
