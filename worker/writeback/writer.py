@@ -175,27 +175,16 @@ class WriteBack:
             return self.native_tier.field
         return str(getattr(self.owned, key))
 
-    def pending(self, card: Scorecard, label: str, since: datetime | None = None
-                ) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]], WriteReport]:
-        """For every account whose owned values must change: (all desired values, the fields to send).
+    def _compared(self, card: Scorecard, label: str, since: datetime | None, report: WriteReport
+                  ) -> Iterator[dict[str, tuple[dict[str, str], dict[str, str]]]]:
+        """For every account whose owned values must change: (all desired values, the fields to send),
+        :data:`WRITE_BATCH` accounts at a time in account id order (memory stays bounded at any number of
+        accounts); ``report``'s counts are complete once it is exhausted.
 
         With ``since`` only the candidates are compared: accounts stored at or after ``since`` (their
         CRM values or override may have changed) and accounts whose score is newer than their last
         successful write (new scores, earlier failures, capped writes). Rows are read as columns.
         """
-        report = WriteReport()
-        changes: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
-        for batch in self._compared(card, label, since, report):
-            changes.update(batch)
-        if self.max_records and len(changes) > self.max_records:
-            report.capped = len(changes) - self.max_records
-            changes = dict(sorted(changes.items())[: self.max_records])
-        return changes, report
-
-    def _compared(self, card: Scorecard, label: str, since: datetime | None, report: WriteReport
-                  ) -> Iterator[dict[str, tuple[dict[str, str], dict[str, str]]]]:
-        """The changes of :meth:`pending`, :data:`WRITE_BATCH` accounts at a time in account id order (memory
-        stays bounded at any number of accounts); ``report``'s counts are complete once it is exhausted."""
         with Session(self.engine) as session:
             # mirroring the native tier reports every value a person keeps there: compare every account
             ids = None if since is None or self.native_tier is not None else self._candidates(session, since)
@@ -293,7 +282,7 @@ class WriteBack:
 
     def run(self, card: Scorecard, label: str, now: datetime, since: datetime | None = None) -> WriteReport:
         """Send every change, in chunks, as batches of accounts are compared; save snapshots of what
-        succeeded as it goes (``since``: see ``pending``). Changes are sent once :data:`SEND_AT` are held
+        succeeded as it goes (``since``: see :meth:`_compared`). Changes are sent once :data:`SEND_AT` are held
         (a connector's bulk path still sees large writes whole). Beyond ``max_records`` changes (in
         account id order) the rest are counted as capped and left for the next run."""
         report = WriteReport()
