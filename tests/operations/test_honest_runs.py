@@ -25,6 +25,8 @@ from worker.settings import WritebackOptions
 from worker.store import Run, WrittenSnapshot, session_scope
 
 UPDATE = "POST /crm/v3/objects/companies/batch/update"
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"  # a fake token the sandbox accepts
+ICP = [sys.executable, "-m", "worker.cli"]
 DAILY = {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
          "correlationId": "c", "policyName": "DAILY", "groupName": "g"}
 
@@ -132,33 +134,27 @@ def test_killed_runs_are_closed_by_the_next_locked_run(ctx: Context, hs: HubSpot
 
 def test_a_clean_stop_exits_0_and_keeps_state(tmp_path: Path) -> None:
     """``icp run`` that hits the daily quota is stopped: exit 0, the JSON says stopped, the next run resumes."""
-    token = "pat-na1-11111111-2222-3333-4444-555555555555"
-    with start_hubspot_sandbox(seed=3, accounts=150, token=token) as server:
-        env = {**os.environ, "ICP_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "HUBSPOT_BASE_URL": server.url,
-               "HUBSPOT_ACCESS_TOKEN": token, "ICP_LOG_FORMAT": "json"}
-        icp = [sys.executable, "-m", "worker.cli"]
-        setup = subprocess.run([*icp, "setup"], env=env, capture_output=True, text=True, timeout=120)
+    with start_hubspot_sandbox(seed=3, accounts=150, token=TOKEN) as server:
+        env = _cli_env(server.url, tmp_path)
+        setup = subprocess.run([*ICP, "setup"], env=env, capture_output=True, text=True, timeout=120)
         assert setup.returncode == 0, setup.stderr
         server.faults.add("GET /crm/v3/objects/deals", 429, body=DAILY)
-        stopped = subprocess.run([*icp, "run", "--json"], env=env, capture_output=True, text=True, timeout=120)
+        stopped = subprocess.run([*ICP, "run", "--json"], env=env, capture_output=True, text=True, timeout=120)
         assert stopped.returncode == 0, stopped.stderr
         summary = json.loads(stopped.stdout)
         assert summary["status"] == "stopped" and summary["pulled"]["accounts"] == 150
-        again = subprocess.run([*icp, "run", "--json"], env=env, capture_output=True, text=True, timeout=120)
+        again = subprocess.run([*ICP, "run", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["status"] in ("ok", "partial")
 
 
 def test_a_signal_stops_the_run_cleanly_with_exit_0(tmp_path: Path) -> None:
     """SIGTERM during ``icp run``: the run ends at its current step as stopped, exit 0, state kept."""
-    token = "pat-na1-11111111-2222-3333-4444-555555555555"
-    with start_hubspot_sandbox(seed=3, accounts=150, token=token) as server:
-        env = {**os.environ, "ICP_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "HUBSPOT_BASE_URL": server.url,
-               "HUBSPOT_ACCESS_TOKEN": token, "ICP_LOG_FORMAT": "json"}
-        icp = [sys.executable, "-m", "worker.cli"]
-        assert subprocess.run([*icp, "setup"], env=env, capture_output=True, timeout=120).returncode == 0
+    with start_hubspot_sandbox(seed=3, accounts=150, token=TOKEN) as server:
+        env = _cli_env(server.url, tmp_path)
+        assert subprocess.run([*ICP, "setup"], env=env, capture_output=True, timeout=120).returncode == 0
         server.faults.add("GET /crm/v3/objects/deals", 503, headers={"Retry-After": "2"})
-        child = subprocess.Popen([*icp, "run", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        child = subprocess.Popen([*ICP, "run", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
         assert child.stderr is not None
         for line in child.stderr:
@@ -169,3 +165,9 @@ def test_a_signal_stops_the_run_cleanly_with_exit_0(tmp_path: Path) -> None:
     assert child.returncode == 0
     summary = json.loads(out)
     assert summary["status"] == "stopped" and summary["pulled"]["accounts"] == 150
+
+
+def _cli_env(sandbox_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of an ``icp`` child run against a HubSpot sandbox, with its own SQLite store."""
+    return {**os.environ, "ICP_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "HUBSPOT_BASE_URL": sandbox_url,
+            "HUBSPOT_ACCESS_TOKEN": TOKEN, "ICP_LOG_FORMAT": "json"}
